@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// The one manifest: host targets (the `exo` command, its library, the tests)
+// and bare-metal targets (the kernel, the user runtime, the app images).
+// `swift build`/`swift test` build every target for the host; the `exo`
+// command builds the bare-metal products again with `--triple
+// x86_64-unknown-none-elf` in Embedded mode (see qemu/ExoHost/BuildPlan.swift).
+import Foundation
+import PackageDescription
+
+// Every folder under apps/ that holds an app.manifest is an app image:
+// target `App_NAME`, static-library product `app-NAME`.
+let appsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("apps")
+let appNames = ((try? FileManager.default.contentsOfDirectory(atPath: appsFolder.path)) ?? [])
+  .filter { FileManager.default.fileExists(atPath: appsFolder.appendingPathComponent("\($0)/app.manifest").path) }
+  .sorted()
+func appTarget(_ name: String) -> String { "App_" + name.replacingOccurrences(of: "-", with: "_") }
+
+let package = Package(
+  name: "exo",
+  products: [
+    .executable(name: "exo", targets: ["ExoCommand"]),
+    .library(name: "exo-kernel", type: .static, targets: ["Exo"]),
+  ] + appNames.map { .library(name: "app-\($0)", type: .static, targets: [appTarget($0)]) },
+  targets: [
+    // Hardware-free mechanisms shared by the kernel, the libOSes and the host.
+    .target(name: "SecureBindings", path: "secure-bindings"),
+
+    // The kernel: Swift in exo/, the machine edge (assembly, inline-asm header) in exo/arch/x86_64/asm.
+    .target(name: "X86", path: "exo/arch/x86_64/asm", exclude: ["kernel.ld"]),
+    .target(
+      name: "Exo", dependencies: ["SecureBindings", "X86"], path: "exo",
+      exclude: ["arch/x86_64/asm"]),
+
+    // The user side: entry code and kernel-call instruction, the libOS logic, the runtime hooks.
+    .target(name: "UserArch", path: "libos-posix/arch/x86_64", exclude: ["app.ld"]),
+    .target(name: "LibOSPosix", dependencies: ["SecureBindings"], path: "libos-posix", exclude: ["arch", "runtime"]),
+    .target(
+      name: "LibOSRuntime", dependencies: ["SecureBindings", "LibOSPosix", "UserArch"],
+      path: "libos-posix/runtime"),
+
+    // The host side.
+    .target(name: "ExoHost", dependencies: ["SecureBindings"], path: "qemu/ExoHost"),
+    .executableTarget(name: "ExoCommand", dependencies: ["ExoHost"], path: "qemu/exo"),
+    .testTarget(name: "ExoTests", dependencies: ["SecureBindings", "LibOSPosix", "ExoHost"], path: "Tests/ExoTests"),
+  ] + appNames.map {
+    .target(name: appTarget($0), dependencies: ["LibOSRuntime"], path: "apps/\($0)", exclude: ["app.manifest"])
+  }
+)

@@ -1,0 +1,53 @@
+// badcalls: every kernel call with arguments it must refuse: unknown call
+// numbers, buffers in the kernel half, non-canonical, unmapped, wrapping or
+// partly mapped, lengths over the limit. Each must come back as an error
+// code, never as a fault; the app checks each code and exits 0 if all match.
+import LibOSRuntime
+import SecureBindings
+
+@main
+struct BadCalls {
+  nonisolated(unsafe) static var mismatches = 0
+  nonisolated(unsafe) static var checked = 0
+
+  static func expect(_ what: StaticString, _ result: (status: UInt64, value: UInt64), _ error: ExoError) {
+    checked += 1
+    if result.status == error.rawValue {
+      print("refused \(what.description): status \(result.status)")
+    } else {
+      mismatches += 1
+      print("WRONG \(what.description): status \(result.status), expected \(error.rawValue)")
+    }
+  }
+
+  static func main() {
+    let write = KernelCall.consoleWrite.rawValue
+    for number: UInt64 in [4, 99, 0x7fff_ffff, 1 << 63, UInt64.max] {
+      expect("unknown call number", Exo.rawCall(number, 1, 2, 3, 4, 5, 6), .unknownCall)
+    }
+    expect("console_write from the kernel half", Exo.rawCall(write, 0xffff_ffff_8010_0000, 16), .badAddress)
+    expect("console_write from the direct map", Exo.rawCall(write, 0xffff_8000_0000_0000, 16), .badAddress)
+    expect("console_write non-canonical", Exo.rawCall(write, 0x0000_8000_0000_0000, 16), .badAddress)
+    expect("console_write null", Exo.rawCall(write, 0, 16), .badAddress)
+    expect("console_write unmapped", Exo.rawCall(write, 0x1000_0000, 16), .badAddress)
+    expect("console_write wrapping", Exo.rawCall(write, 0xffff_ffff_ffff_f000, 0x2000), .badAddress)
+    expect("console_write past the stack top", Exo.rawCall(write, UserSpace.stackTop - 8, 16), .badAddress)
+    expect("console_write over the limit", Exo.rawCall(write, UserSpace.stackTop - 8, 1 << 40), .badLength)
+    // Calls without pointers ignore extra arguments, but must still answer.
+    let me = Exo.rawCall(KernelCall.envSelf.rawValue, UInt64.max, UInt64.max)
+    checked += 1
+    if me.status != 0 || me.value != UInt64(App.envID.raw) { mismatches += 1 }
+    print("env_self with junk arguments: status \(me.status), env \(me.value)")
+    let y = Exo.rawCall(KernelCall.yield.rawValue, UInt64.max)
+    checked += 1
+    if y.status != 0 { mismatches += 1 }
+    print("yield with junk arguments: status \(y.status)")
+
+    if mismatches == 0 {
+      print("all \(checked) bad calls answered correctly; the kernel is alive")
+      Exo.exit(0)
+    }
+    print("\(mismatches) of \(checked) calls answered wrongly")
+    Exo.exit(1)
+  }
+}

@@ -1,0 +1,57 @@
+// exo: the kernel's entry and boot sequence. It protects and multiplexes;
+// it decides nothing an app could decide for itself [Engler95].
+//
+// Boot order matters: descriptors and the PIC before anything can trap,
+// every byte of boot information reserved before the first frame is handed
+// out, the identity map dropped before the first env exists.
+import SecureBindings
+
+nonisolated(unsafe) var frameTable = FrameTable(
+  owners: Machine.frameOwnerStorage(), freeStack: Machine.frameStackStorage())
+nonisolated(unsafe) var envTable = EnvTable()
+nonisolated(unsafe) var framesFreeAtBoot = 0
+
+@_cdecl("kmain")
+func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
+  Serial.initialize()
+  Descriptors.install()
+  guard magic == MultibootInfo.bootloaderMagic else { panic("not started by a Multiboot loader") }
+  let boot = MultibootInfo(address: infoAddress)
+  guard boot.hasMemoryMap else { panic("the boot loader gave no memory map") }
+
+  var ramBytes: UInt64 = 0
+  boot.forEachMemoryRegion { base, length, available in
+    guard available else { return }
+    ramBytes += length
+    let first = (base + UserSpace.pageSize - 1) / UserSpace.pageSize
+    let end = (base + length) / UserSpace.pageSize
+    if end > first { frameTable.addAvailable(first: first, count: end - first) }
+  }
+  frameTable.reserve(first: 0, count: 256)  // below 1 MiB: BIOS data, real-mode tables
+  reserve(Machine.kernelPhysicalRange.lowerBound, Machine.kernelPhysicalRange.upperBound)
+  boot.forEachOccupiedRange { start, end in reserve(start, end) }
+  frameTable.seal()
+  framesFreeAtBoot = frameTable.freeCount
+  AddressSpace.dropIdentityMap()
+
+  KernelLine().text("exo kernel: ").decimal(ramBytes >> 20).text(" MiB RAM, ").decimal(UInt64(framesFreeAtBoot))
+    .text(" frames free, ").decimal(UInt64(boot.moduleCount)).text(" app modules").end()
+
+  for i in 0..<boot.moduleCount {
+    do {
+      let env = try EnvLoader.load(boot.module(i), from: boot)
+      KernelLine().text("env ").env(env.pointee).text(" started: ").decimal(env.pointee.framesHeld).text(" frames").end()
+    } catch {
+      KernelLine().text("module ").decimal(UInt64(i + 1)).text(" refused: ").text(error.reason).end()
+    }
+  }
+  if let first = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { run(envTable[first]) }
+  allEnvsExited()
+}
+
+private func reserve(_ start: UInt64, _ end: UInt64) {
+  guard end > start else { return }
+  let first = start / UserSpace.pageSize
+  let last = (end + UserSpace.pageSize - 1) / UserSpace.pageSize
+  frameTable.reserve(first: first, count: last - first)
+}

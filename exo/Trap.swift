@@ -1,0 +1,84 @@
+// Every entry into the kernel lands here (trap.S calls exo_trap with the
+// saved registers): kernel calls go to the dispatcher, a user-mode exception
+// kills only its env (until the memory work gives envs their own handlers),
+// a fault in kernel mode is a panic. Then the slice vector picks who runs.
+import SecureBindings
+
+nonisolated(unsafe) var currentEnv: EnvID? = nil
+
+/// What happens after a trap has been handled.
+enum AfterTrap {
+  case resume
+  case yield
+  case gone
+}
+
+@_cdecl("exo_trap")
+func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
+  guard frame.pointee.isFromUserMode, let id = currentEnv else { panic(trap: frame) }
+  let env = envTable[id]
+  env.pointee.registers = frame.pointee
+  let vector = frame.pointee.trapVector
+  let after: AfterTrap
+  if frame.pointee.isKernelCall {
+    after = KernelCalls.dispatch(env)
+  } else if vector == Vectors.machineCheck {
+    panic(trap: frame)
+  } else if vector < 32 && vector != Vectors.nmi {
+    kill(env, vector: vector)
+    after = .gone
+  } else {
+    after = .resume  // NMI or a spurious PIC interrupt: nothing to do
+  }
+  switch after {
+  case .resume: run(env)
+  case .yield, .gone: runNext(after: id)
+  }
+}
+
+/// The one-line report of a user-mode exception, then the env is gone.
+func kill(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
+  let line = KernelLine().text("env ").env(env.pointee).text(" killed: ").text(Vectors.name(vector))
+    .text(" at rip ").hex(env.pointee.registers.instructionPointer)
+  if vector == Vectors.pageFault {
+    line.text(", address ").hex(UserRegisters.faultAddress)
+  }
+  line.end()
+  retire(env)
+}
+
+/// Ends an env: flushes its line, and returns every frame it held.
+func retire(_ env: UnsafeMutablePointer<Env>) {
+  if env.pointee.line.count > 0 { Console.flush(&env.pointee) }
+  AddressSpace.activateKernelOnly()
+  UserMode.forgetFPU(env.pointee.fpu)
+  _ = frameTable.releaseAll(of: env.pointee.id)
+  env.pointee.framesHeld = 0
+  env.pointee.state = .exited
+}
+
+func run(_ env: UnsafeMutablePointer<Env>) -> Never {
+  guard UserMode.isUserAddress(env.pointee.registers.instructionPointer) else {
+    KernelLine().text("env ").env(env.pointee).text(" killed: return address outside the user half").end()
+    retire(env)
+    runNext(after: env.pointee.id)
+  }
+  currentEnv = env.pointee.id
+  UserMode.enter(&env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
+}
+
+func runNext(after id: EnvID) -> Never {
+  if let next = envTable.next(after: id) { run(envTable[next]) }
+  allEnvsExited()
+}
+
+func allEnvsExited() -> Never {
+  currentEnv = nil
+  if Console.firstEnvLineTSC != 0 {
+    KernelLine().text("boot: first env line after ").decimal(Console.firstEnvLineTSC &- Machine.kernelEntryTSC)
+      .text(" tsc ticks from kernel entry").end()
+  }
+  KernelLine().text(ConsoleWords.allEnvsExited).text("; frames free ").decimal(UInt64(frameTable.freeCount))
+    .text(" of ").decimal(UInt64(framesFreeAtBoot)).end()
+  Machine.exitQEMU(DebugExit.allEnvsExited)
+}

@@ -1,0 +1,49 @@
+// The x86_64 machine as the rest of the kernel sees it: the serial console,
+// physical memory through the direct map, QEMU's exit port, halting. Generic
+// kernel code calls these and never imports X86 itself.
+import X86
+
+/// The CPU state a trap saves for an env (layout fixed by trap.S).
+typealias UserRegisters = trap_frame
+/// An env's FP/SSE state (FXSAVE image).
+typealias FPUState = fx_area
+
+enum Machine {
+  /// Physical memory 0..4 GiB is mapped here (boot.S, PML4 slot 256).
+  static let directMapBase: UInt64 = 0xffff_8000_0000_0000
+  static let directMapSize: UInt64 = 4 << 30
+
+  static func physical(_ address: UInt64) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(bitPattern: UInt(directMapBase &+ address))!
+  }
+
+  static func tsc() -> UInt64 { x86_rdtsc() }
+  static var kernelEntryTSC: UInt64 { x86_kernel_entry_tsc() }
+
+  /// The kernel image's physical extent, .bss included.
+  static var kernelPhysicalRange: Range<UInt64> { x86_kernel_phys_start()..<x86_kernel_phys_end() }
+  static var arena: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(x86_boot_arena_address()))! }
+  static let arenaSize = 512 * 1024
+
+  static func frameOwnerStorage() -> UnsafeMutableBufferPointer<UInt16> {
+    UnsafeMutableBufferPointer(
+      start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_owners_address())), count: Limits.maxFrames)
+  }
+  static func frameStackStorage() -> UnsafeMutableBufferPointer<UInt32> {
+    UnsafeMutableBufferPointer(
+      start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_free_stack_address())), count: Limits.maxFrames)
+  }
+
+  /// Ends the QEMU run through isa-debug-exit; QEMU's status is (value << 1) | 1.
+  static func exitQEMU(_ value: UInt8) -> Never {
+    x86_outb(DebugExitPort.port, value)
+    while true { x86_hlt() }
+  }
+
+  static func halt() -> Never {
+    while true { x86_hlt() }
+  }
+}
+
+import SecureBindings
+typealias DebugExitPort = DebugExit

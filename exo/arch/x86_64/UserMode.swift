@@ -1,0 +1,74 @@
+// Entering ring 3, the one way out of the kernel: every return rebuilds
+// RFLAGS from a mask (never IOPL), forces the user selectors, checks the
+// return address, and switches CR3 and the FP/SSE state when the env changes.
+import SecureBindings
+import X86
+
+enum UserMode {
+  /// CF, PF, AF, ZF, SF, TF, DF, OF, AC, ID: what an env may set in RFLAGS.
+  static let userFlags: UInt64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000
+  static let interruptFlag: UInt64 = 0x200
+  static let syscallVector: UInt64 = 256
+
+  /// Whose FP/SSE state is in the registers now; the kernel itself never
+  /// touches them (built with -mno-sse), so they are saved only on a switch.
+  nonisolated(unsafe) private static var loadedFPU: UnsafeMutablePointer<FPUState>? = nil
+
+  static func initialRegisters(entry: UInt64, stack: UInt64, arguments: (UInt64, UInt64, UInt64)) -> UserRegisters {
+    var r = UserRegisters()
+    r.rip = entry
+    r.rsp = stack
+    r.rdi = arguments.0
+    r.rsi = arguments.1
+    r.rdx = arguments.2
+    r.rflags = interruptFlag
+    return r
+  }
+
+  /// FNINIT's state with every SSE exception masked.
+  static func initializeFPU(_ area: UnsafeMutablePointer<FPUState>) {
+    let raw = UnsafeMutableRawPointer(area)
+    raw.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+    raw.storeBytes(of: 0x037f, toByteOffset: 0, as: UInt16.self)
+    raw.storeBytes(of: 0x1f80, toByteOffset: 24, as: UInt32.self)
+  }
+
+  static func forgetFPU(_ area: UnsafeMutablePointer<FPUState>) {
+    if loadedFPU == area { loadedFPU = nil }
+  }
+
+  /// Whether `rip` may be returned to: canonical and in the user half.
+  static func isUserAddress(_ rip: UInt64) -> Bool { rip < UserSpace.top }
+
+  static func enter(
+    _ registers: UnsafeMutablePointer<UserRegisters>, space: AddressSpace, fpu: UnsafeMutablePointer<FPUState>
+  ) -> Never {
+    registers.pointee.cs = Selector.userCode
+    registers.pointee.ss = Selector.userData
+    registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag
+    space.activate()
+    if loadedFPU != fpu {
+      if let previous = loadedFPU { x86_fxsave(previous) }
+      x86_fxrstor(fpu)
+      loadedFPU = fpu
+    }
+    exo_resume(registers)
+  }
+}
+
+extension UserRegisters {
+  var isFromUserMode: Bool { cs & 3 == 3 }
+  var isKernelCall: Bool { vector == UserMode.syscallVector }
+  var trapVector: UInt64 { vector }
+  var instructionPointer: UInt64 { rip }
+  var callNumber: UInt64 { rax }
+  var arguments: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) { (rdi, rsi, rdx, r10, r8, r9) }
+
+  mutating func setResult(status: UInt64, value: UInt64) {
+    rax = status
+    rdx = value
+  }
+
+  /// CR2 at the time of the trap (meaningful for #PF).
+  static var faultAddress: UInt64 { x86_read_cr2() }
+}

@@ -1,0 +1,21 @@
+/* The kernel's static tables, sized here once: the kernel allocates
+ * nothing after boot. exo/Limits.swift states the same sizes for Swift. */
+.set MAX_FRAMES, 262144           /* 1 GiB of RAM is managed; more is ignored */
+
+.bss
+.p2align 12
+.globl boot_arena
+boot_arena:
+  .skip 512 * 1024                /* what posix_memalign hands out at boot */
+.globl frame_owners
+frame_owners:
+  .skip MAX_FRAMES * 2
+.globl frame_free_stack
+frame_free_stack:
+  .skip MAX_FRAMES * 4
+.globl idt_table
+idt_table:
+  .skip 256 * 16
+.globl tss_area
+tss_area:
+  .skip 4096                      /* 104 bytes used; the I/O-map base points past the limit */

@@ -1,0 +1,167 @@
+/* Kernel entry and exit: the 256 IDT vector stubs, the SYSCALL entry, and
+ * exo_resume, the one way back to ring 3. Every entry builds a
+ * struct trap_frame (include/x86.h) on the kernel stack and calls
+ * exo_trap(frame), which never returns: it ends in exo_resume. */
+
+.set USER_CS, 0x23
+.set USER_DS, 0x1b
+.set SYSCALL_VECTOR, 256          /* a pseudo-vector past the IDT: "came in by SYSCALL" */
+
+.macro SAVE_REGISTERS
+  pushq %rax
+  pushq %rbx
+  pushq %rcx
+  pushq %rdx
+  pushq %rsi
+  pushq %rdi
+  pushq %rbp
+  pushq %r8
+  pushq %r9
+  pushq %r10
+  pushq %r11
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+.endm
+
+.text
+/* Stub n sits at vector_stubs + 16 * n. Vectors whose exceptions push an
+ * error code (8, 10-14, 17, 21, 29, 30) push none of their own. */
+.p2align 4
+.globl vector_stubs
+vector_stubs:
+.set vector, 0
+.rept 256
+  .p2align 4
+  .if (vector == 8) || ((vector >= 10) && (vector <= 14)) || (vector == 17) || (vector == 21) || (vector == 29) || (vector == 30)
+  .else
+  pushq $0
+  .endif
+  pushq $vector
+  jmp trap_common
+  .set vector, vector + 1
+.endr
+
+trap_common:
+  SAVE_REGISTERS
+  cld
+  movq %rsp, %rdi
+  call exo_trap
+  ud2
+
+/* SYSCALL: RCX = user RIP, R11 = user RFLAGS; FMASK has cleared IF, DF, TF,
+ * AC, NT and IOPL. One CPU and one kernel stack, which is empty whenever
+ * user code runs, so no swapgs is needed. */
+.p2align 4
+.globl syscall_entry
+syscall_entry:
+  movq %rsp, syscall_user_rsp(%rip)
+  leaq kernel_stack_top(%rip), %rsp
+  pushq $USER_DS
+  pushq syscall_user_rsp(%rip)
+  pushq %r11
+  pushq $USER_CS
+  pushq %rcx
+  pushq $0
+  pushq $SYSCALL_VECTOR
+  SAVE_REGISTERS
+  movq %rsp, %rdi
+  call exo_trap
+  ud2
+
+/* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
+ * code segment), but CSTAR must point somewhere: treat it as a fault. */
+.p2align 4
+.globl syscall_compat_entry
+syscall_compat_entry:
+  movq %rsp, syscall_user_rsp(%rip)
+  leaq kernel_stack_top(%rip), %rsp
+  pushq $USER_DS
+  pushq syscall_user_rsp(%rip)
+  pushq %r11
+  pushq $USER_CS
+  pushq %rcx
+  pushq $0
+  pushq $13                       /* reported as #GP */
+  SAVE_REGISTERS
+  movq %rsp, %rdi
+  call exo_trap
+  ud2
+
+/* exo_resume(frame): load the whole user state and IRETQ. The caller has
+ * already forced CS/SS to the user selectors, masked RFLAGS and checked RIP. */
+.p2align 4
+.globl exo_resume
+exo_resume:
+  movq %rdi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %r11
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  popq %rcx
+  popq %rbx
+  popq %rax
+  addq $16, %rsp                  /* vector, error code */
+  iretq
+
+/* The byte functions Embedded Swift calls. Written here rather than in
+ * Swift so that the compiler cannot turn their loops back into calls to
+ * themselves. */
+.globl memset
+memset:
+  movq %rdi, %r9
+  movl %esi, %eax
+  movq %rdx, %rcx
+  rep stosb
+  movq %r9, %rax
+  ret
+
+.globl memcpy
+.globl memmove
+memmove:
+  cmpq %rsi, %rdi
+  jbe memcpy
+  movq %rdi, %rax
+  leaq -1(%rdi, %rdx), %rdi
+  leaq -1(%rsi, %rdx), %rsi
+  movq %rdx, %rcx
+  std
+  rep movsb
+  cld
+  ret
+memcpy:
+  movq %rdi, %rax
+  movq %rdx, %rcx
+  rep movsb
+  ret
+
+.globl memcmp
+memcmp:
+  xorl %eax, %eax
+  testq %rdx, %rdx
+  jz 2f
+1:
+  movzbl (%rdi), %eax
+  movzbl (%rsi), %ecx
+  subl %ecx, %eax
+  jnz 2f
+  incq %rdi
+  incq %rsi
+  decq %rdx
+  jnz 1b
+2:
+  ret
+
+.bss
+.p2align 3
+syscall_user_rsp:
+  .skip 8

@@ -1,0 +1,41 @@
+/* The user side of the machine edge: the SYSCALL instruction, and the
+ * symbols entry.S and the app's @main provide. Numbers and meanings come
+ * from secure-bindings/KernelCall.swift; nothing here names a call. */
+#ifndef EXO_USER_H
+#define EXO_USER_H
+#include <stdint.h>
+
+struct exo_call_result { uint64_t status, value; };
+
+static inline struct exo_call_result exo_syscall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2,
+                                                 uint64_t a3, uint64_t a4, uint64_t a5) {
+  register uint64_t r10 __asm__("r10") = a3;
+  register uint64_t r8 __asm__("r8") = a4;
+  register uint64_t r9 __asm__("r9") = a5;
+  uint64_t status = number, value = a2;
+  __asm__ volatile("syscall"
+                   : "+a"(status), "+d"(value), "+D"(a0), "+S"(a1), "+r"(r10), "+r"(r8), "+r"(r9)
+                   :
+                   : "rcx", "r11", "memory");
+  struct exo_call_result r = { status, value };
+  return r;
+}
+
+/* What the hostile apps need to try: each must trap in ring 3. */
+static inline void exo_try_outb(uint16_t port, uint8_t value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
+static inline void exo_try_cli(void) { __asm__ volatile("cli"); }
+static inline uint64_t exo_try_popf_iopl3(void) {
+  uint64_t flags;
+  __asm__ volatile("pushfq; orq $0x3000, (%%rsp); popfq; pushfq; popq %0" : "=r"(flags) : : "memory", "cc");
+  return flags;
+}
+static inline void exo_try_ud2(void) { __asm__ volatile("ud2"); }
+static inline uint64_t exo_try_load(uint64_t address) { return *(volatile uint64_t *)address; }
+static inline uint64_t exo_try_divide(uint64_t a, uint64_t b) {
+  uint64_t q, r; __asm__ volatile("divq %4" : "=a"(q), "=d"(r) : "a"(a), "d"(0), "r"(b)); return q;
+}
+
+static inline uint64_t exo_heap_arena(void) { extern char exo_heap_storage[]; return (uint64_t)exo_heap_storage; }
+#define EXO_HEAP_ARENA_SIZE (256 * 1024)
+
+#endif

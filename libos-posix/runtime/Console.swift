@@ -1,0 +1,29 @@
+// Swift's print() in an app: putchar collects bytes and hands the kernel
+// whole lines, one kernel call per line rather than per byte.
+import SecureBindings
+
+enum Console {
+  nonisolated(unsafe) static var buffer = InlineArray<128, UInt8>(repeating: 0)
+  nonisolated(unsafe) static var count = 0
+
+  static func put(_ byte: UInt8) {
+    buffer[count] = byte
+    count += 1
+    if byte == 0x0a || count == 128 { flush() }
+  }
+
+  static func flush() {
+    guard count > 0 else { return }
+    let n = count
+    count = 0
+    withUnsafeBytes(of: &buffer) { raw in
+      try? Exo.consoleWrite(UnsafeRawBufferPointer(rebasing: raw[0..<n]))
+    }
+  }
+}
+
+@_cdecl("putchar")
+func putchar(_ c: Int32) -> Int32 {
+  Console.put(UInt8(truncatingIfNeeded: c))
+  return c
+}
