@@ -30,7 +30,7 @@ struct BadCalls {
     expect("console_write non-canonical", Exo.rawCall(write, 0x0000_8000_0000_0000, 16), .badAddress)
     expect("console_write null", Exo.rawCall(write, 0, 16), .badAddress)
     expect("console_write unmapped", Exo.rawCall(write, 0x1000_0000, 16), .badAddress)
-    expect("console_write wrapping", Exo.rawCall(write, 0xffff_ffff_ffff_f000, 0x2000), .badAddress)
+    expect("console_write wrapping", Exo.rawCall(write, 0xffff_ffff_ffff_f800, 0x1000), .badAddress)
     expect("console_write past the stack top", Exo.rawCall(write, UserSpace.stackTop - 8, 16), .badAddress)
     expect("console_write over the limit", Exo.rawCall(write, UserSpace.stackTop - 8, 1 << 40), .badLength)
     // Calls without pointers ignore extra arguments, but must still answer.
