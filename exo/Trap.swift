@@ -41,7 +41,7 @@ func kill(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
   let line = KernelLine().text("env ").env(env.pointee).text(" killed: ").text(Vectors.name(vector))
     .text(" at rip ").hex(env.pointee.registers.instructionPointer)
   if vector == Vectors.pageFault {
-    line.text(", address ").hex(UserRegisters.faultAddress)
+    line.text(", address ").hex(UserRegisters.faultAddress).text(", error ").hex(env.pointee.registers.errorCode)
   }
   line.end()
   retire(env)

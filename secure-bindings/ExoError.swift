@@ -11,6 +11,15 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
   /// An argument is outside the range the call accepts.
   case badArgument = 4
 
+  public var meaning: StaticString {
+    switch self {
+    case .unknownCall: return "the call number names no kernel call"
+    case .badAddress: return "a buffer lies in the kernel half, wraps, or is not mapped user-accessible with the rights needed"
+    case .badLength: return "a length is larger than the call accepts"
+    case .badArgument: return "an argument is outside the range the call accepts"
+    }
+  }
+
   public var name: StaticString {
     switch self {
     case .unknownCall: return "unknown_call"

@@ -60,6 +60,7 @@ extension UserRegisters {
   var isFromUserMode: Bool { cs & 3 == 3 }
   var isKernelCall: Bool { vector == UserMode.syscallVector }
   var trapVector: UInt64 { vector }
+  var errorCode: UInt64 { error }
   var instructionPointer: UInt64 { rip }
   var callNumber: UInt64 { rax }
   var arguments: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) { (rdi, rsi, rdx, r10, r8, r9) }
