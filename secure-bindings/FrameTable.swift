@@ -43,6 +43,9 @@ public struct FrameTable {
   private let owners: UnsafeMutableBufferPointer<UInt16>
   private let freeStack: UnsafeMutableBufferPointer<UInt32>
   private var sealed = false
+  /// One past the highest frame ever made available: scans stop here, so a
+  /// 256 MiB machine does not pay for the table's 1 GiB capacity.
+  private var scanLimit = 0
 
   /// Frames that are free right now. Before `seal` these are only marked;
   /// afterwards each one is also on the free stack (exactly `freeCount` deep).
@@ -69,6 +72,7 @@ public struct FrameTable {
   public mutating func addAvailable(first: UInt64, count: UInt64) {
     guard !sealed else { return }
     let (start, end) = clamp(first: first, count: count)
+    scanLimit = max(scanLimit, end)
     var i = start
     while i < end {
       if owners[i] == Self.unusableCode {
@@ -101,7 +105,7 @@ public struct FrameTable {
   public mutating func seal() {
     guard !sealed else { return }
     var depth = 0
-    var i = owners.count
+    var i = scanLimit
     while i > 0 {
       i -= 1
       if owners[i] == Self.freeCode {
@@ -138,7 +142,7 @@ public struct FrameTable {
     // An invalid id would match a marker (0 = unusable, 0xFFFF = free, ...), never an env.
     guard env.isValid else { return 0 }
     var released = 0
-    for index in 0..<owners.count where owners[index] == env.raw {
+    for index in 0..<scanLimit where owners[index] == env.raw {
       release(index)
       released += 1
     }

@@ -1,0 +1,109 @@
+// An app's boot configuration (apps/NAME/app.manifest): `key = value` lines
+// naming the app, its frame quota and slice count, and a summary for `exo list`.
+import SecureBindings
+
+public struct AppManifest: Sendable, Equatable {
+  public let name: String
+  public let frames: Int
+  public let slices: Int
+  public let summary: String
+
+  // The kernel's limits (BootConfig), so that the host refuses what the kernel would.
+  public static let framesRange = Int(BootConfig.framesRange.lowerBound)...Int(BootConfig.framesRange.upperBound)
+  public static let slicesRange = Int(BootConfig.slicesRange.lowerBound)...Int(BootConfig.slicesRange.upperBound)
+
+  public init(name: String, frames: Int, slices: Int, summary: String = "") {
+    self.name = name
+    self.frames = frames
+    self.slices = slices
+    self.summary = summary
+  }
+
+  /// Parses a manifest's text. `file` names it in errors; `folder` is the
+  /// name of the app folder, which the `name` key must equal.
+  public static func parse(_ text: String, file: String, folder: String) throws(ManifestError) -> AppManifest {
+    var values: [String: (value: String, line: Int)] = [:]
+    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      let line = index + 1
+      let content = rawLine.trimmingWhitespace()
+      if content.isEmpty || content.hasPrefix("#") { continue }
+      guard let equals = content.firstIndex(of: "=") else {
+        throw ManifestError(file: file, line: line, message: "expected 'key = value', found '\(content)'")
+      }
+      let key = content[..<equals].trimmingWhitespace()
+      let value = content[content.index(after: equals)...].trimmingWhitespace()
+      guard ["name", "frames", "slices", "summary"].contains(key) else {
+        throw ManifestError(
+          file: file, line: line, message: "unknown key '\(key)' (the keys are name, frames, slices, summary)")
+      }
+      if let earlier = values[key] {
+        throw ManifestError(file: file, line: line, message: "'\(key)' is set twice (first on line \(earlier.line))")
+      }
+      values[key] = (value, line)
+    }
+
+    func required(_ key: String) throws(ManifestError) -> (value: String, line: Int) {
+      guard let entry = values[key] else {
+        throw ManifestError(file: file, line: nil, message: "missing key '\(key)'")
+      }
+      return entry
+    }
+    func number(_ key: String, in range: ClosedRange<Int>) throws(ManifestError) -> Int {
+      let entry = try required(key)
+      guard let number = Int(entry.value), range.contains(number) else {
+        throw ManifestError(
+          file: file, line: entry.line,
+          message: "\(key) must be a whole number in \(range.lowerBound)...\(range.upperBound), found '\(entry.value)'")
+      }
+      return number
+    }
+
+    let name = try required("name")
+    guard name.value == folder else {
+      throw ManifestError(
+        file: file, line: name.line, message: "name '\(name.value)' must equal the app's folder name '\(folder)'")
+    }
+    guard isValidName(name.value) else {
+      throw ManifestError(
+        file: file, line: name.line,
+        message: "name '\(name.value)' must be 1...\(BootConfig.maxNameLength) characters of a-z 0-9 -")
+    }
+    return AppManifest(
+      name: name.value,
+      frames: try number("frames", in: framesRange),
+      slices: try number("slices", in: slicesRange),
+      summary: values["summary"]?.value ?? "")
+  }
+
+  /// As the kernel's BootConfig takes them (names head every console line);
+  /// they are also safe in image paths and QEMU's -initrd list.
+  public static func isValidName(_ name: String) -> Bool {
+    (1...BootConfig.maxNameLength).contains(name.utf8.count)
+      && name.utf8.allSatisfy { byte in
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+          || byte == UInt8(ascii: "-")
+      }
+  }
+}
+
+/// A manifest that cannot be used, with the file and (where there is one) the line to fix.
+public struct ManifestError: Error, Equatable, CustomStringConvertible {
+  public let file: String
+  public let line: Int?
+  public let message: String
+
+  public var description: String {
+    if let line { return "\(file):\(line): \(message)" }
+    return "\(file): \(message)"
+  }
+}
+
+extension StringProtocol {
+  func trimmingWhitespace() -> String {
+    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+    guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+      return ""
+    }
+    return String(self[first...last])
+  }
+}

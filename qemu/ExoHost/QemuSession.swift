@@ -1,0 +1,183 @@
+// Runs QEMU once: streams each serial line to the caller as it arrives (with
+// the time since launch), enforces the timeout, and reports how QEMU ended.
+import Foundation
+
+/// One line of the guest's serial console.
+public struct SerialLine: Sendable {
+  public let text: String
+  /// From QEMU's launch to the moment exo read the line.
+  public let elapsed: Duration
+}
+
+/// What a QEMU run left behind.
+public struct QemuRun: Sendable {
+  public let lines: [String]
+  public let end: QemuEnd
+  /// Everything QEMU wrote to its stderr.
+  public let stderr: String
+}
+
+public enum QemuSession {
+  /// Grace between SIGTERM and SIGKILL for a hung QEMU.
+  static let killGrace: Duration = .seconds(2)
+
+  /// Runs `machine` in `root` (where its relative paths point). `timeout` nil
+  /// waits forever. Throws when QEMU cannot start (70), not when the guest fails.
+  public static func run(
+    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?,
+    onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
+  ) throws -> QemuRun {
+    let process = Process()
+    process.executableURL = qemu
+    process.arguments = try machine.arguments()
+    process.currentDirectoryURL = root
+    // The guest's serial input is stdin: keep it closed unless a person is debugging.
+    if !machine.gdb { process.standardInput = FileHandle.nullDevice }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+
+    let clock = ContinuousClock()
+    let start = clock.now
+    do {
+      try process.run()
+    } catch {
+      throw ExoFailure("QEMU failed to start: \(error.localizedDescription)", exitStatus: ExitStatus.software)
+    }
+    SignalForwarding.child.store(process.processIdentifier, ordering: .releasing)
+    defer { SignalForwarding.child.store(0, ordering: .releasing) }
+
+    var serial = LineSplitter()
+    var errors = LineSplitter()
+    var lines: [String] = []
+    var stderrText = ""
+    // QEMU's stderr before the guest's first line is held back: if QEMU
+    // fails to start, it is said once, in the failure.
+    var heldStderr: [String] = []
+    func forwardStderr(_ line: String) {
+      if lines.isEmpty { heldStderr.append(line) } else { onStderr(line) }
+    }
+    let deadline = timeout.map { start + .milliseconds(Int64(($0 * 1000).rounded())) }
+    var timedOut = false
+    var streams = [out.fileHandleForReading.fileDescriptor, err.fileHandleForReading.fileDescriptor]
+
+    while !streams.isEmpty {
+      if let deadline, clock.now >= deadline, !timedOut {
+        timedOut = true
+        stop(process)
+      }
+      let wait = deadline.map { max(0, min(100, milliseconds($0 - clock.now))) } ?? 100
+      var fds = streams.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      let ready = poll(&fds, nfds_t(fds.count), Int32(wait))
+      if ready < 0 && errno == EINTR { continue }
+      if ready <= 0 {
+        // Nothing to read: finished if QEMU is gone (its pipes may outlive it
+        // in a grandchild, so EOF alone is not awaited).
+        if !process.isRunning { break }
+        continue
+      }
+      for pollFd in fds where pollFd.revents != 0 {
+        let chunk = readChunk(pollFd.fd)
+        if chunk.isEmpty {
+          streams.removeAll { $0 == pollFd.fd }
+          continue
+        }
+        if pollFd.fd == out.fileHandleForReading.fileDescriptor {
+          let now = clock.now - start
+          for line in serial.feed(chunk) {
+            if lines.isEmpty {
+              heldStderr.forEach(onStderr)
+              heldStderr.removeAll()
+            }
+            lines.append(line)
+            onLine(SerialLine(text: line, elapsed: now))
+          }
+        } else {
+          for line in errors.feed(chunk) {
+            stderrText += line + "\n"
+            // After a timeout QEMU only says that exo killed it.
+            if !timedOut { forwardStderr(line) }
+          }
+        }
+      }
+    }
+    if let line = serial.rest() {
+      lines.append(line)
+      onLine(SerialLine(text: line, elapsed: clock.now - start))
+    }
+    if let line = errors.rest() {
+      stderrText += line + "\n"
+      if !timedOut { forwardStderr(line) }
+    }
+    process.waitUntilExit()
+
+    let end: QemuEnd
+    if timedOut {
+      end = .timedOut(seconds: timeout ?? 0)
+    } else if process.terminationReason == .uncaughtSignal {
+      end = .signalled(process.terminationStatus)
+    } else {
+      end = .exited(status: process.terminationStatus)
+    }
+    // QEMU reports bad options, missing files and an unusable accelerator on
+    // stderr and exits 1 before the guest prints anything.
+    if end == .exited(status: 1), lines.isEmpty, !stderrText.isEmpty {
+      throw ExoFailure(
+        "QEMU failed to start: \(stderrText.trimmingCharacters(in: .whitespacesAndNewlines))",
+        exitStatus: ExitStatus.software)
+    }
+    if lines.isEmpty { heldStderr.forEach(onStderr) }
+    return QemuRun(lines: lines, end: end, stderr: stderrText)
+  }
+
+  /// SIGTERM, then SIGKILL if QEMU is still there after the grace period.
+  static func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    let pid = process.processIdentifier
+    kill(pid, SIGTERM)
+    let clock = ContinuousClock()
+    let giveUp = clock.now + killGrace
+    while process.isRunning && clock.now < giveUp { usleep(20_000) }
+    if process.isRunning { kill(pid, SIGKILL) }
+  }
+
+  static func readChunk(_ fd: Int32) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      return count > 0 ? Array(buffer[..<count]) : []
+    }
+  }
+
+  static func milliseconds(_ duration: Duration) -> Int {
+    let (seconds, attoseconds) = duration.components
+    return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+  }
+}
+
+/// Cuts a byte stream into lines; a carriage return before the newline is dropped.
+struct LineSplitter {
+  private var pending: [UInt8] = []
+
+  mutating func feed(_ bytes: [UInt8]) -> [String] {
+    var lines: [String] = []
+    for byte in bytes {
+      if byte == UInt8(ascii: "\n") {
+        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+        lines.append(String(decoding: pending, as: UTF8.self))
+        pending.removeAll(keepingCapacity: true)
+      } else {
+        pending.append(byte)
+      }
+    }
+    return lines
+  }
+
+  /// A last line without a newline, if any.
+  mutating func rest() -> String? {
+    defer { pending.removeAll() }
+    return pending.isEmpty ? nil : String(decoding: pending, as: UTF8.self)
+  }
+}
