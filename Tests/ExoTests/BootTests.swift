@@ -7,7 +7,7 @@ import XCTest
 final class BootTests: XCTestCase {
   /// Built once per test run and shared by every boot test.
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["hello", "counter"])
+    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports"])
   }
 
   func testHelloPrintsItsGreetingAndExits() throws {
@@ -32,18 +32,109 @@ final class BootTests: XCTestCase {
     XCTAssertEqual(result.verdict.exitStatus, 0, log)
   }
 
-  /// Links `apps` into their slots and boots them under TCG with a hard 60 s timeout.
-  private func boot(_ apps: String...) throws -> BootResult {
-    let bench: BootBench
+  func testFaultingAppsAreKilledAloneWhileHelloRuns() throws {
+    let result = try boot("fault", "hello", "fault:ud", "fault:divide")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertEqual(result.verdict.envs.map { $0.end?.vector }, [14, nil, 6, 0], log)
+    XCTAssertTrue(
+      result.lines.contains { $0.hasPrefix("[exo] env fault:1 killed: #PF page fault at rip 0x") && $0.contains(", address 0x0,") },
+      log)
+    XCTAssertTrue(result.lines.contains { $0.hasPrefix("[exo] env fault:3 killed: #UD invalid opcode at rip 0x") }, log)
+    XCTAssertTrue(result.lines.contains { $0.hasPrefix("[exo] env fault:4 killed: #DE divide error at rip 0x") }, log)
+    XCTAssertTrue(result.lines.contains("[exo] env hello:2 exited: status 0"), log)
+    XCTAssertFalse(result.lines.contains { $0.contains("still alive") }, log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+    XCTAssertEqual(result.verdict.exitStatus, 128 + 14, log)
+  }
+
+  func testEveryBadKernelCallIsRefusedAndTheKernelLives() throws {
+    let result = try boot("badcalls", "hello")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[badcalls:1] all 15 bad calls answered correctly; the kernel is alive"), log)
+    XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    XCTAssertEqual(result.lines.filter { $0.hasPrefix("[badcalls:1] refused ") }.count, 13, log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+  }
+
+  /// `out` to the exit port, `cli`, and `popf` asking for IOPL 3 must all stay
+  /// powerless in ring 3: each env is killed with #GP, QEMU does not exit early.
+  func testPrivilegedInstructionsKillOnlyTheirEnv() throws {
+    let result = try boot("ports", "ports:cli", "ports:iopl", "counter")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertEqual(result.verdict.envs.map { $0.end?.vector }, [13, 13, 13, nil], log)
+    XCTAssertTrue(result.lines.contains("[ports:3] popf with IOPL 3 left IOPL at 0"), log)
+    XCTAssertTrue(result.lines.contains("[counter:4] count 5"), log)
+    XCTAssertTrue(result.lines.contains("[exo] env counter:4 exited: status 0"), log)
+    XCTAssertFalse(result.lines.contains { $0.contains("still alive") }, log)
+  }
+
+  /// Malformed images and boot configurations are refused one by one, with a
+  /// reason, and the good app in the same boot still runs.
+  func testMalformedModulesAreRefusedAndTheOthersStart() throws {
+    let bench = try prepared()
+    let plan = try BootPlan(root: bench.root, catalog: bench.catalog, apps: [AppChoice(name: "hello")], accel: .tcg)
+    try bench.builder.link(plan.modules)
+    let hello = try Data(contentsOf: bench.root.appendingPathComponent(plan.modules[0].imagePath))
+    let folder = bench.root.appendingPathComponent(".build-images/hostile")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+
+    func image(_ name: String, _ change: (inout Data) -> Void) throws -> String {
+      var bytes = hello
+      change(&bytes)
+      let url = folder.appendingPathComponent(name)
+      try bytes.write(to: url)
+      return ".build-images/hostile/\(name)"
+    }
+    func put64(_ data: inout Data, _ offset: Int, _ value: UInt64) {
+      for i in 0..<8 { data[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+    }
+    let firstProgramHeader = 64  // app.ld's images: program headers right after the ELF header
+    let good = "name=hello frames=128 slices=1"
+    let modules = [
+      QemuModule(path: try image("bad-magic.elf") { $0[1] = UInt8(ascii: "X") }, commandLine: good),
+      QemuModule(path: try image("i386.elf") { $0[18] = 3; $0[19] = 0 }, commandLine: good),
+      QemuModule(path: try image("truncated.elf") { $0 = $0.prefix(0x1800) }, commandLine: good),
+      QemuModule(
+        path: try image("kernel-half.elf") { put64(&$0, firstProgramHeader + 16, 0xffff_ffff_8010_0000) },
+        commandLine: good),
+      QemuModule(path: plan.modules[0].imagePath, commandLine: "name=hello frames=4 slices=1"),
+      QemuModule(path: plan.modules[0].imagePath, commandLine: "name=Hello frames=128 slices=1"),
+      QemuModule(path: plan.modules[0].imagePath, commandLine: "name=hello slices=1"),
+      QemuModule(path: plan.modules[0].imagePath, commandLine: good),
+    ]
+    let machine = QemuMachine(accel: .tcg, modules: modules)
+    let run = try QemuSession.run(machine, qemu: bench.qemu, in: bench.root, timeout: 60)
+    let verdict = BootVerdict.judge(lines: run.lines, end: run.end)
+    let log = run.lines.joined(separator: "\n")
+    XCTAssertTrue(verdict.isGood, "\(verdict.reason)\n\(log)")
+    XCTAssertEqual(verdict.refusedModules.count, 7, log)
+    for n in 1...7 {
+      XCTAssertTrue(run.lines.contains { $0.hasPrefix("[exo] module \(n) refused: ") }, "module \(n)\n\(log)")
+    }
+    XCTAssertEqual(verdict.envs.map { "\($0.name):\($0.id)" }, ["hello:1"], log)
+    XCTAssertEqual(verdict.envs.map(\.end), [.exited(status: 0)], log)
+    XCTAssertEqual(verdict.framesFreeAtEnd, verdict.framesFreeAtBoot, "frames leaked by refused modules\n\(log)")
+  }
+
+  private func prepared() throws -> BootBench {
     switch Self.prepared {
-    case .success(let prepared): bench = prepared
+    case .success(let prepared): return prepared
     case .failure(let error):
       let text = (error as? ExoFailure).map { [$0.detail, $0.description].compactMap { $0 }.joined(separator: "\n") }
       XCTFail(text ?? "\(error)")
       throw error
     }
+  }
+
+  /// Links `apps` into their slots and boots them under TCG with a hard 60 s timeout.
+  private func boot(_ apps: String...) throws -> BootResult {
+    let choices = try apps.map { try AppChoice.parse($0) }
+    let bench = try prepared()
     let plan = try BootPlan(
-      root: bench.root, catalog: bench.catalog, apps: apps.map { AppChoice(name: $0) }, accel: .tcg)
+      root: bench.root, catalog: bench.catalog, apps: choices, accel: .tcg)
     try bench.builder.link(plan.modules)
     return try plan.boot(qemu: bench.qemu, timeout: 60)
   }
@@ -66,5 +157,13 @@ private struct BootBench: Sendable {
     let builder = ImageBuilder(root: root, toolchain: try Toolchain.find())
     try builder.compile(apps: apps)
     return BootBench(root: root, catalog: try AppCatalog.load(root: root), qemu: qemu, builder: builder)
+  }
+}
+
+extension EnvReport.End {
+  /// The exception vector of a kill, nil for an exit.
+  var vector: Int? {
+    if case .killed(_, let vector) = self { return vector }
+    return nil
   }
 }
