@@ -16,6 +16,7 @@ enum AfterTrap {
 @_cdecl("exo_trap")
 func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   guard frame.pointee.isFromUserMode, let id = currentEnv else { panic(trap: frame) }
+  frame.pointee.recoverSyscallFault()
   let env = envTable[id]
   env.pointee.registers = frame.pointee
   let vector = frame.pointee.trapVector

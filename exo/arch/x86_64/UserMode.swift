@@ -70,6 +70,24 @@ extension UserRegisters {
     rdx = value
   }
 
+  /// This machine kind's nested KVM (kvm_pvm) performs a ring-3 SYSCALL
+  /// without raising CPL: RCX and R11 are loaded and RIP jumps to LSTAR, whose
+  /// fetch then page-faults in user mode. Such a fault is, to the letter, the
+  /// env asking for a kernel call, so it becomes one. An env that jumps to the
+  /// entry itself gains nothing: it gets the call it could have made, and
+  /// RCX must still be a user address to return to.
+  mutating func recoverSyscallFault() {
+    let entry = x86_syscall_entry_address()
+    let userInstructionFetch: UInt64 = 0x15  // present, user, instruction fetch
+    guard vector == Vectors.pageFault, rip == entry, error & userInstructionFetch == userInstructionFetch,
+      x86_read_cr2() == entry, UserMode.isUserAddress(rcx)
+    else { return }
+    vector = UserMode.syscallVector
+    error = 0
+    rip = rcx
+    rflags = r11
+  }
+
   /// CR2 at the time of the trap (meaningful for #PF).
   static var faultAddress: UInt64 { x86_read_cr2() }
 }
