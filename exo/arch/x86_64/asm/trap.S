@@ -52,42 +52,35 @@ trap_common:
 
 /* SYSCALL: RCX = user RIP, R11 = user RFLAGS; FMASK has cleared IF, DF, TF,
  * AC, NT and IOPL. One CPU and one kernel stack, which is empty whenever
- * user code runs, so no swapgs is needed. */
+ * user code runs, so no swapgs is needed. Builds the same frame as an
+ * interrupt, with `vector` in the vector slot. */
+.macro SYSCALL_ENTRY vector
+  movq %rsp, syscall_user_rsp(%rip)
+  leaq kernel_stack_top(%rip), %rsp
+  pushq $USER_DS
+  pushq syscall_user_rsp(%rip)
+  pushq %r11
+  pushq $USER_CS
+  pushq %rcx
+  pushq $0
+  pushq $\vector
+  SAVE_REGISTERS
+  movq %rsp, %rdi
+  call exo_trap
+  ud2
+.endm
+
 .p2align 4
 .globl syscall_entry
 syscall_entry:
-  movq %rsp, syscall_user_rsp(%rip)
-  leaq kernel_stack_top(%rip), %rsp
-  pushq $USER_DS
-  pushq syscall_user_rsp(%rip)
-  pushq %r11
-  pushq $USER_CS
-  pushq %rcx
-  pushq $0
-  pushq $SYSCALL_VECTOR
-  SAVE_REGISTERS
-  movq %rsp, %rdi
-  call exo_trap
-  ud2
+  SYSCALL_ENTRY SYSCALL_VECTOR
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
- * code segment), but CSTAR must point somewhere: treat it as a fault. */
+ * code segment), but CSTAR must point somewhere: report it as a #GP. */
 .p2align 4
 .globl syscall_compat_entry
 syscall_compat_entry:
-  movq %rsp, syscall_user_rsp(%rip)
-  leaq kernel_stack_top(%rip), %rsp
-  pushq $USER_DS
-  pushq syscall_user_rsp(%rip)
-  pushq %r11
-  pushq $USER_CS
-  pushq %rcx
-  pushq $0
-  pushq $13                       /* reported as #GP */
-  SAVE_REGISTERS
-  movq %rsp, %rdi
-  call exo_trap
-  ud2
+  SYSCALL_ENTRY 13
 
 /* exo_resume(frame): load the whole user state and IRETQ. The caller has
  * already forced CS/SS to the user selectors, masked RFLAGS and checked RIP. */
