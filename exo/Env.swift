@@ -20,6 +20,11 @@ struct Env {
   var slices: UInt64 = 0
   var registers = UserRegisters()
   var line = ConsoleLine()
+  /// The exception upcall (`set_exception_handler`); no handler when `entry` is 0.
+  var exceptionEntry: UInt64 = 0
+  var exceptionStack: UInt64 = 0
+  var sharedPageAddress: UInt64 = 0
+  var sharedFrame = Frame(number: 0)
   /// FXSAVE image, 16-byte aligned, outside the struct so the table can move nothing.
   var fpu: UnsafeMutablePointer<FPUState>
 

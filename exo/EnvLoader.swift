@@ -57,7 +57,9 @@ enum EnvLoader {
     _ env: UnsafeMutablePointer<Env>, image: ElfImage, bytes: UnsafeRawBufferPointer, arg: UnsafeRawBufferPointer?
   ) throws(LoadRefusal) {
     let page = UserSpace.pageSize
-    env.pointee.space = AddressSpace(newRootIn: try allocate(for: env))
+    let root = try allocate(for: env)
+    frameBindings.markPageTable(root)
+    env.pointee.space = AddressSpace(newRootIn: root)
     let space = env.pointee.space
 
     for segment in image.segments {
@@ -111,6 +113,7 @@ enum EnvLoader {
   private static func allocation(for env: UnsafeMutablePointer<Env>) -> Result<Frame, LoadRefusal> {
     guard env.pointee.framesHeld < env.pointee.frameQuota else { return .failure(.overQuota) }
     guard let frame = frameTable.allocate(for: .env(env.pointee.id)) else { return .failure(.outOfFrames) }
+    _ = frameBindings.claim(frame)
     env.pointee.framesHeld += 1
     return .success(frame)
   }
@@ -119,14 +122,18 @@ enum EnvLoader {
     _ env: UnsafeMutablePointer<Env>, _ va: UInt64, _ frame: Frame, writable: Bool, executable: Bool
   ) throws(LoadRefusal) {
     var failure: LoadRefusal? = nil
-    let mapped = env.pointee.space.map(va, to: frame, writable: writable, executable: executable) {
+    let rights = PageRights.from(writable: writable, executable: executable)
+    let mapped = env.pointee.space.map(va, to: frame, rights: rights) {
       switch allocation(for: env) {
-      case .success(let table): return table
+      case .success(let table):
+        frameBindings.markPageTable(table)
+        return table
       case .failure(let refusal):
         failure = refusal
         return nil
       }
     }
     if !mapped { throw failure ?? .outOfFrames }
+    frameBindings.noteMapped(frame)
   }
 }

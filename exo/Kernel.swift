@@ -8,6 +8,8 @@ import SecureBindings
 
 nonisolated(unsafe) var frameTable = FrameTable(
   owners: Machine.frameOwnerStorage(), freeStack: Machine.frameStackStorage())
+nonisolated(unsafe) var frameBindings = FrameBindings(
+  generations: Machine.frameGenerationStorage(), uses: Machine.frameUseStorage())
 nonisolated(unsafe) var envTable = EnvTable()
 nonisolated(unsafe) var framesFreeAtBoot = 0
 
@@ -32,6 +34,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   boot.forEachOccupiedRange { start, end in reserve(start, end) }
   frameTable.seal()
   framesFreeAtBoot = frameTable.freeCount
+  LeafList.reserve()
   AddressSpace.dropIdentityMap()
 
   KernelLine().text("exo kernel: ").decimal(ramBytes >> 20).text(" MiB RAM, ").decimal(UInt64(framesFreeAtBoot))

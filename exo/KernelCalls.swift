@@ -8,57 +8,64 @@ enum KernelCalls {
     let registers = env.pointee.registers
     let a = registers.arguments
     guard let call = KernelCall(rawValue: registers.callNumber) else {
-      return fail(env, .unknownCall)
+      return finish(env, .failure(CallFailure(.unknownCall)))
     }
     switch call {
-    case .consoleWrite:
-      let range: UserRange
-      do { range = try decodeConsoleWrite(env, buffer: a.0, length: a.1) } catch { return fail(env, error) }
-      performConsoleWrite(env, range)
-      return succeed(env, range.length)
     case .exit:
       KernelLine().text("env ").env(env.pointee).text(" exited: status ").signed(Int64(Int32(truncatingIfNeeded: a.0))).end()
       retire(env)
       return .gone
     case .yield:
-      _ = succeed(env, 0)
+      _ = finish(env, .success(0))
       return .yield
-    case .envSelf:
-      return succeed(env, UInt64(env.pointee.id.raw))
+    default:
+      return finish(env, perform(call, env, a))
     }
   }
 
-  private static func succeed(_ env: UnsafeMutablePointer<Env>, _ value: UInt64) -> AfterTrap {
-    env.pointee.registers.setResult(status: 0, value: value)
-    return .resume
-  }
-
-  private static func fail(_ env: UnsafeMutablePointer<Env>, _ error: ExoError) -> AfterTrap {
-    env.pointee.registers.setResult(status: error.rawValue, value: 0)
-    return .resume
-  }
-
-  private static func decodeConsoleWrite(
-    _ env: UnsafeMutablePointer<Env>, buffer: UInt64, length: UInt64
-  ) throws(ExoError) -> UserRange {
-    guard length <= KernelCall.consoleWriteLimit else { throw .badLength }
-    let range = try UserRange.check(start: buffer, length: length)
-    var page = range.firstPage
-    for _ in 0..<range.pageCount {
-      guard env.pointee.space.isUserAccessible(page, write: false) else { throw .badAddress }
-      page += UserSpace.pageSize
+  private static func perform(
+    _ call: KernelCall, _ env: UnsafeMutablePointer<Env>, _ a: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+  ) -> Result<UInt64, CallFailure> {
+    do throws(CallFailure) {
+      switch call {
+      case .consoleWrite: return .success(try consoleWrite(env, buffer: a.0, length: a.1))
+      case .envSelf: return .success(UInt64(env.pointee.id.raw))
+      case .frameAlloc: return .success(try MemoryCalls.frameAlloc(env))
+      case .frameFree: try MemoryCalls.frameFree(env, a.0)
+      case .map: try MemoryCalls.map(env, a.0, a.1, a.2)
+      case .mapTable: try MemoryCalls.mapTable(env, a.0, a.1, a.2)
+      case .unmap: try MemoryCalls.unmap(env, a.0, a.1)
+      case .protect: try MemoryCalls.protect(env, a.0, a.1, a.2)
+      case .mapBatch: return .success(try MemoryCalls.mapBatch(env, a.0, a.1))
+      case .setExceptionHandler: try MemoryCalls.setExceptionHandler(env, a.0, a.1, a.2)
+      case .exit, .yield: break  // handled by dispatch: they do not return to the caller
+      }
+      return .success(0)
+    } catch {
+      return .failure(error)
     }
-    return range
+  }
+
+  private static func finish(_ env: UnsafeMutablePointer<Env>, _ result: Result<UInt64, CallFailure>) -> AfterTrap {
+    switch result {
+    case .success(let value): env.pointee.registers.setResult(status: 0, value: value)
+    case .failure(let failure): env.pointee.registers.setResult(status: failure.error.rawValue, value: failure.value)
+    }
+    return .resume
   }
 
   /// Reads the env's bytes through its own mapping: the env is current and
-  /// decode has checked every page, so no byte read here can fault.
-  private static func performConsoleWrite(_ env: UnsafeMutablePointer<Env>, _ range: UserRange) {
-    guard range.length > 0 else { return }
-    let bytes = UnsafeRawBufferPointer(
-      start: UnsafeRawPointer(bitPattern: UInt(range.start)), count: Int(range.length))
+  /// the check has covered every page, so no byte read here can fault.
+  private static func consoleWrite(
+    _ env: UnsafeMutablePointer<Env>, buffer: UInt64, length: UInt64
+  ) throws(CallFailure) -> UInt64 {
+    guard length <= KernelCall.consoleWriteLimit else { throw CallFailure(.badLength) }
+    let range = try MemoryCalls.readable(env, buffer, length)
+    guard range.length > 0 else { return 0 }
+    let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(range.start)), count: Int(range.length))
     for byte in bytes where env.pointee.line.append(byte) {
       Console.flush(&env.pointee)
     }
+    return range.length
   }
 }

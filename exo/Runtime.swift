@@ -1,6 +1,7 @@
 // What Embedded Swift asks of a freestanding kernel: an allocator (a bump
 // allocator over a static arena, used only while booting), putchar, and a
-// deterministic arc4random_buf. memset/memcpy/memmove/memcmp are in trap.S.
+// deterministic arc4random_buf. memset/memcpy/memmove/memcmp and free (which
+// does nothing: the arena is used only at boot, in bounded amounts) are in trap.S.
 
 nonisolated(unsafe) private var arenaUsed = 0
 
@@ -17,10 +18,6 @@ func posixMemalign(
   result.pointee = Machine.arena.advanced(by: start)
   return 0
 }
-
-/// The arena is never reused: the kernel allocates only at boot, in bounded amounts.
-@_cdecl("free")
-func free(_ pointer: UnsafeMutableRawPointer?) {}
 
 @_cdecl("putchar")
 func putchar(_ c: Int32) -> Int32 {

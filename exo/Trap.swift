@@ -26,8 +26,7 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   } else if vector == Vectors.machineCheck {
     panic(trap: frame)
   } else if vector < 32 && vector != Vectors.nmi {
-    kill(env, vector: vector)
-    after = .gone
+    after = deliverException(env, vector: vector)
   } else {
     after = .resume  // NMI or a spurious PIC interrupt: nothing to do
   }
@@ -37,9 +36,33 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   }
 }
 
+/// The exception upcall: the saved state goes into the env's shared page,
+/// upcalls are marked disabled there, and the env's handler runs on its own
+/// stack. An env with no handler, or one already handling an exception
+/// (the word still set), is killed.
+func deliverException(_ env: UnsafeMutablePointer<Env>, vector: UInt64) -> AfterTrap {
+  guard env.pointee.exceptionEntry != 0 else {
+    kill(env, vector: vector)
+    return .gone
+  }
+  let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)
+  guard shared.load(fromByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self) == 0 else {
+    kill(env, vector: vector, inHandler: true)
+    return .gone
+  }
+  env.pointee.registers.save(into: shared)
+  shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
+  env.pointee.registers = UserMode.initialRegisters(
+    entry: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack,
+    arguments: (env.pointee.sharedPageAddress, 0, 0))
+  return .resume
+}
+
 /// The one-line report of a user-mode exception, then the env is gone.
-func kill(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
-  let line = KernelLine().text("env ").env(env.pointee).text(" killed: ").text(Vectors.name(vector))
+func kill(_ env: UnsafeMutablePointer<Env>, vector: UInt64, inHandler: Bool = false) {
+  let line = KernelLine().text("env ").env(env.pointee).text(" killed: ")
+  if inHandler { line.text("fault in handler: ") }
+  line.text(Vectors.name(vector))
     .text(" at rip ").hex(env.pointee.registers.instructionPointer)
   if vector == Vectors.pageFault {
     line.text(", address ").hex(UserRegisters.faultAddress).text(", error ").hex(env.pointee.registers.errorCode)
@@ -53,6 +76,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   if env.pointee.line.count > 0 { Console.flush(&env.pointee) }
   AddressSpace.activateKernelOnly()
   UserMode.forgetFPU(env.pointee.fpu)
+  MemoryCalls.unregisterHandler(env)
   _ = frameTable.releaseAll(of: env.pointee.id)
   env.pointee.framesHeld = 0
   env.pointee.state = .exited

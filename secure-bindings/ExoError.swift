@@ -10,6 +10,20 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
   case badLength = 3
   /// An argument is outside the range the call accepts.
   case badArgument = 4
+  /// A capability names no frame the caller holds, or a frame since reused.
+  case badCapability = 5
+  /// The caller already holds as many frames as its quota allows.
+  case quotaExceeded = 6
+  /// No free frame is left in the machine.
+  case noFrames = 7
+  /// An intermediate page table is missing; the result value names its level.
+  case needTable = 8
+  /// The page (or table slot) is mapped already.
+  case alreadyMapped = 9
+  /// A page the call needs mapped is not.
+  case notMapped = 10
+  /// The frame is mapped, a page table, or a registered shared page.
+  case frameInUse = 11
 
   public var meaning: StaticString {
     switch self {
@@ -17,6 +31,13 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .badAddress: return "a buffer lies in the kernel half, wraps, or is not mapped user-accessible with the rights needed"
     case .badLength: return "a length is larger than the call accepts"
     case .badArgument: return "an argument is outside the range the call accepts"
+    case .badCapability: return "a capability names no frame the caller holds, or a frame since reused"
+    case .quotaExceeded: return "the caller holds as many frames as its quota allows"
+    case .noFrames: return "no free frame is left"
+    case .needTable: return "an intermediate page table is missing; the result value names its level (3, 2 or 1)"
+    case .alreadyMapped: return "the page or table slot is mapped already"
+    case .notMapped: return "a page the call needs mapped is not"
+    case .frameInUse: return "the frame is mapped, a page table, or a registered shared page"
     }
   }
 
@@ -26,6 +47,13 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .badAddress: return "bad_address"
     case .badLength: return "bad_length"
     case .badArgument: return "bad_argument"
+    case .badCapability: return "bad_capability"
+    case .quotaExceeded: return "quota_exceeded"
+    case .noFrames: return "no_frames"
+    case .needTable: return "need_table"
+    case .alreadyMapped: return "already_mapped"
+    case .notMapped: return "not_mapped"
+    case .frameInUse: return "frame_in_use"
     }
   }
 }

@@ -12,6 +12,14 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case exit = 1
   case yield = 2
   case envSelf = 3
+  case frameAlloc = 4
+  case frameFree = 5
+  case map = 6
+  case mapTable = 7
+  case unmap = 8
+  case protect = 9
+  case mapBatch = 10
+  case setExceptionHandler = 11
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -32,6 +40,8 @@ public struct KernelCallSpec: Sendable {
 extension KernelCall {
   /// The largest buffer one `consoleWrite` takes; the user stub loops for more.
   public static let consoleWriteLimit: UInt64 = 4096
+  /// The most pages one `unmap`/`protect` or entries one `map_batch` takes.
+  public static let batchLimit: UInt64 = 512
 
   public var spec: KernelCallSpec {
     switch self {
@@ -66,6 +76,84 @@ extension KernelCall {
         arguments: [],
         result: "the caller's env id",
         errors: [])
+    case .frameAlloc:
+      return KernelCallSpec(
+        name: "frame_alloc",
+        summary: "Take a free frame, zeroed, charged to the caller's quota.",
+        arguments: [],
+        result: "a capability for the frame (frame number << 16 | generation)",
+        errors: [.quotaExceeded, .noFrames])
+    case .frameFree:
+      return KernelCallSpec(
+        name: "frame_free",
+        summary: "Give a frame back; it must be mapped nowhere and be no page table and no registered shared page.",
+        arguments: [KernelCallArgument(name: "capability", meaning: "the frame's capability")],
+        result: "0",
+        errors: [.badCapability, .frameInUse])
+    case .map:
+      return KernelCallSpec(
+        name: "map",
+        summary: "Map a frame the caller holds at a page of its own address space, with the rights asked for (read is implied).",
+        arguments: [
+          KernelCallArgument(name: "address", meaning: "page-aligned user address, outside the page-table view"),
+          KernelCallArgument(name: "capability", meaning: "the frame's capability"),
+          KernelCallArgument(name: "rights", meaning: "1 = write, 2 = execute"),
+        ],
+        result: "0",
+        errors: [.badAddress, .badArgument, .badCapability, .frameInUse, .needTable, .alreadyMapped])
+    case .mapTable:
+      return KernelCallSpec(
+        name: "map_table",
+        summary: "Install a frame the caller holds as the page table of the given level that covers an address; the kernel zeroes it, and from then on the frame cannot be mapped as data or freed.",
+        arguments: [
+          KernelCallArgument(name: "address", meaning: "a user address the table will cover"),
+          KernelCallArgument(name: "level", meaning: "3 = PDPT, 2 = page directory, 1 = page table"),
+          KernelCallArgument(name: "capability", meaning: "the frame's capability"),
+        ],
+        result: "0",
+        errors: [.badAddress, .badArgument, .badCapability, .frameInUse, .needTable, .alreadyMapped])
+    case .unmap:
+      return KernelCallSpec(
+        name: "unmap",
+        summary: "Remove the mappings of consecutive pages; all must be mapped, or nothing changes. Invalidates exactly those TLB entries.",
+        arguments: [
+          KernelCallArgument(name: "address", meaning: "page-aligned user address"),
+          KernelCallArgument(name: "pages", meaning: "1 to 512"),
+        ],
+        result: "0",
+        errors: [.badAddress, .badLength, .notMapped])
+    case .protect:
+      return KernelCallSpec(
+        name: "protect",
+        summary: "Change the rights of consecutive mapped pages; all must be mapped, or nothing changes. Invalidates exactly those TLB entries.",
+        arguments: [
+          KernelCallArgument(name: "address", meaning: "page-aligned user address"),
+          KernelCallArgument(name: "pages", meaning: "1 to 512"),
+          KernelCallArgument(name: "rights", meaning: "1 = write, 2 = execute"),
+        ],
+        result: "0",
+        errors: [.badAddress, .badLength, .badArgument, .notMapped])
+    case .mapBatch:
+      return KernelCallSpec(
+        name: "map_batch",
+        summary: "Perform `map` for each entry of an array of {address, capability, rights} (three 64-bit words), in order, stopping at the first that fails.",
+        arguments: [
+          KernelCallArgument(name: "entries", meaning: "user address of the array"),
+          KernelCallArgument(name: "count", meaning: "1 to 512 entries"),
+        ],
+        result: "entries mapped (also on error: the failing entry's index)",
+        errors: [.badAddress, .badLength, .badArgument, .badCapability, .frameInUse, .needTable, .alreadyMapped])
+    case .setExceptionHandler:
+      return KernelCallSpec(
+        name: "set_exception_handler",
+        summary: "Register the caller's exception upcall: on a user-mode exception the kernel writes the saved state into the shared page, sets its upcalls-disabled word and enters the handler on the given stack with RDI = the shared page. A zero entry removes the handler.",
+        arguments: [
+          KernelCallArgument(name: "entry", meaning: "user address of the handler"),
+          KernelCallArgument(name: "stack", meaning: "16-byte-aligned user address, the handler's initial RSP"),
+          KernelCallArgument(name: "shared", meaning: "page-aligned user address of a writable page the caller has mapped"),
+        ],
+        result: "0",
+        errors: [.badAddress, .notMapped])
     }
   }
 }

@@ -22,7 +22,8 @@ struct BadCalls {
 
   static func main() {
     let write = KernelCall.consoleWrite.rawValue
-    for number: UInt64 in [4, 99, 0x7fff_ffff, 1 << 63, UInt64.max] {
+    let firstUnknown = UInt64(KernelCall.allCases.count)
+    for number: UInt64 in [firstUnknown, 99, 0x7fff_ffff, 1 << 63, UInt64.max] {
       expect("unknown call number", Exo.rawCall(number, 1, 2, 3, 4, 5, 6), .unknownCall)
     }
     expect("console_write from the kernel half", Exo.rawCall(write, 0xffff_ffff_8010_0000, 16), .badAddress)

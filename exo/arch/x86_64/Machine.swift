@@ -1,6 +1,7 @@
 // The x86_64 machine as the rest of the kernel sees it: the serial console,
 // physical memory through the direct map, QEMU's exit port, halting. Generic
 // kernel code calls these and never imports X86 itself.
+import SecureBindings
 import X86
 
 /// The CPU state a trap saves for an env (layout fixed by trap.S).
@@ -34,9 +35,22 @@ enum Machine {
       start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_free_stack_address())), count: Limits.maxFrames)
   }
 
+  static func frameGenerationStorage() -> UnsafeMutableBufferPointer<UInt16> {
+    UnsafeMutableBufferPointer(
+      start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_generations_address())), count: Limits.maxFrames)
+  }
+  static func frameUseStorage() -> UnsafeMutableBufferPointer<UInt16> {
+    UnsafeMutableBufferPointer(
+      start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_uses_address())), count: Limits.maxFrames)
+  }
+
+  static func zeroFrame(_ frame: Frame) {
+    physical(frame.physicalAddress).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+  }
+
   /// Ends the QEMU run through isa-debug-exit; QEMU's status is (value << 1) | 1.
   static func exitQEMU(_ value: UInt8) -> Never {
-    x86_outb(DebugExitPort.port, value)
+    x86_outb(DebugExit.port, value)
     while true { x86_hlt() }
   }
 
@@ -45,5 +59,3 @@ enum Machine {
   }
 }
 
-import SecureBindings
-typealias DebugExitPort = DebugExit

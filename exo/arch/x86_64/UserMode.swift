@@ -88,6 +88,22 @@ extension UserRegisters {
     rflags = r11
   }
 
+  /// Writes what an exception upcall hands the env: the trap, CR2 and every
+  /// general register, at the offsets of `ExceptionSlot`.
+  func save(into page: UnsafeMutableRawPointer) {
+    page.storeBytes(of: vector, toByteOffset: ExceptionSlot.vector, as: UInt64.self)
+    page.storeBytes(of: error, toByteOffset: ExceptionSlot.error, as: UInt64.self)
+    page.storeBytes(of: x86_read_cr2(), toByteOffset: ExceptionSlot.faultAddress, as: UInt64.self)
+    page.storeBytes(of: rip, toByteOffset: ExceptionSlot.rip, as: UInt64.self)
+    page.storeBytes(of: rflags, toByteOffset: ExceptionSlot.rflags, as: UInt64.self)
+    page.storeBytes(of: rsp, toByteOffset: ExceptionSlot.rsp, as: UInt64.self)
+    let general = (rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15)
+    withUnsafeBytes(of: general) { bytes in
+      page.advanced(by: ExceptionSlot.generalRegisters).copyMemory(
+        from: bytes.baseAddress!, byteCount: ExceptionSlot.generalRegisterCount * 8)
+    }
+  }
+
   /// CR2 at the time of the trap (meaningful for #PF).
   static var faultAddress: UInt64 { x86_read_cr2() }
 }

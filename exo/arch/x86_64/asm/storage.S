@@ -19,3 +19,9 @@ idt_table:
 .globl tss_area
 tss_area:
   .skip 4096                      /* 104 bytes used; the I/O-map base points past the limit */
+.globl frame_generations
+frame_generations:
+  .skip MAX_FRAMES * 2
+.globl frame_uses
+frame_uses:
+  .skip MAX_FRAMES * 2

@@ -147,6 +147,10 @@ memcpy:
   rep movsb
   ret
 
+.globl free                      /* the boot arena is never reused (exo/Runtime.swift) */
+free:
+  ret
+
 .globl memcmp
 memcmp:
   xorl %eax, %eax

@@ -63,5 +63,7 @@ static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry
 
 
 X86_SYMBOL(x86_idt_address, idt_table)
+X86_SYMBOL(x86_frame_generations_address, frame_generations)
+X86_SYMBOL(x86_frame_uses_address, frame_uses)
 X86_SYMBOL(x86_tss_address, tss_area)
 #endif
