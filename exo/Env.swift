@@ -18,6 +18,8 @@ struct Env {
   var frameQuota: UInt64 = 0
   var framesHeld: UInt64 = 0
   var slices: UInt64 = 0
+  /// Slices left in the current turn (SliceVector).
+  var slicesLeft: UInt64 = 0
   var registers = UserRegisters()
   var line = ConsoleLine()
   /// The exception upcall (`set_exception_handler`); no handler when `entry` is 0.

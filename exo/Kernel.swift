@@ -17,6 +17,7 @@ nonisolated(unsafe) var framesFreeAtBoot = 0
 func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   Serial.initialize()
   Descriptors.install()
+  LocalAPIC.initialize()
   guard magic == MultibootInfo.bootloaderMagic else { panic("not started by a Multiboot loader") }
   let boot = MultibootInfo(address: infoAddress)
   guard boot.hasMemoryMap else { panic("the boot loader gave no memory map") }
@@ -40,6 +41,9 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   KernelLine().text("exo kernel: ").decimal(ramBytes >> 20).text(" MiB RAM, ").decimal(UInt64(framesFreeAtBoot))
     .text(" frames free, ").decimal(UInt64(boot.moduleCount)).text(" app modules").end()
 
+  KernelLine().text("time: ").decimal(SliceVector.sliceMicroseconds).text(" us slices; APIC timer ")
+    .decimal(UInt64(LocalAPIC.ticksPerMillisecond)).text(" ticks/ms, TSC ").decimal(LocalAPIC.tscPerMillisecond)
+    .text(" ticks/ms").end()
   for i in 0..<boot.moduleCount {
     do {
       let env = try EnvLoader.load(boot.module(i), from: boot)

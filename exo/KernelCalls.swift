@@ -17,6 +17,7 @@ enum KernelCalls {
       return .gone
     case .yield:
       _ = finish(env, .success(0))
+      SliceVector.yielded()
       return .yield
     default:
       return finish(env, perform(call, env, a))

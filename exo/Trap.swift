@@ -1,7 +1,8 @@
 // Every entry into the kernel lands here (trap.S calls exo_trap with the
 // saved registers): kernel calls go to the dispatcher, a user-mode exception
-// kills only its env (until the memory work gives envs their own handlers),
-// a fault in kernel mode is a panic. Then the slice vector picks who runs.
+// goes to the env's handler by upcall (or kills the env if it has none), the
+// timer ends a slice, a fault in kernel mode is a panic. Then the slice
+// vector says who runs.
 import SecureBindings
 
 nonisolated(unsafe) var currentEnv: EnvID? = nil
@@ -27,8 +28,10 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
     panic(trap: frame)
   } else if vector < 32 && vector != Vectors.nmi {
     after = deliverException(env, vector: vector)
+  } else if vector == LocalAPIC.timerVector {
+    after = SliceVector.expired(env)
   } else {
-    after = .resume  // NMI or a spurious PIC interrupt: nothing to do
+    after = .resume  // NMI, or a spurious APIC or PIC interrupt: nothing to do
   }
   switch after {
   case .resume: run(env)
@@ -89,6 +92,7 @@ func run(_ env: UnsafeMutablePointer<Env>) -> Never {
     runNext(after: env.pointee.id)
   }
   currentEnv = env.pointee.id
+  SliceVector.arm(for: env)
   UserMode.enter(&env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
 }
 

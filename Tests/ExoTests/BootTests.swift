@@ -7,7 +7,7 @@ import XCTest
 final class BootTests: XCTestCase {
   /// Built once per test run and shared by every boot test.
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports"])
+    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner"])
   }
 
   func testHelloPrintsItsGreetingAndExits() throws {
@@ -69,6 +69,20 @@ final class BootTests: XCTestCase {
     XCTAssertTrue(result.lines.contains("[counter:4] count 5"), log)
     XCTAssertTrue(result.lines.contains("[exo] env counter:4 exited: status 0"), log)
     XCTAssertFalse(result.lines.contains { $0.contains("still alive") }, log)
+  }
+
+  /// The APIC timer takes the CPU from an env that never yields: the others
+  /// run to completion while it still spins.
+  func testSpinnerLosesOnlyItsOwnSlices() throws {
+    let result = try boot("spinner", "hello", "counter")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0), .exited(status: 0)], log)
+    let done = try XCTUnwrap(result.lines.firstIndex { $0.hasPrefix("[spinner:1] done spinning") }, log)
+    let helloExit = try XCTUnwrap(result.lines.firstIndex(of: "[exo] env hello:2 exited: status 0"), log)
+    let counterExit = try XCTUnwrap(result.lines.firstIndex(of: "[exo] env counter:3 exited: status 0"), log)
+    XCTAssertLessThan(helloExit, done, "hello had to wait for the spinner\n\(log)")
+    XCTAssertLessThan(counterExit, done, "counter had to wait for the spinner\n\(log)")
   }
 
   /// Malformed images and boot configurations are refused one by one, with a

@@ -646,6 +646,264 @@ final class SecureBindingsTests: XCTestCase {
     XCTAssertEqual(table.releaseAll(of: EnvID(1)), 0)
   }
 
+  /// For tests that look at the storage behind the table.
+  private func makeStorage(capacity: Int) -> FrameStorage {
+    let storage = FrameStorage(capacity: capacity)
+    storages.append(storage)
+    return storage
+  }
+
+  func testFrameTableFrameNeverHandedOutIsFreeAndBootTouchesNoOtherSlot() throws {
+    let storage = makeStorage(capacity: 4096)
+    var table = storage.table()
+    table.addAvailable(first: 16, count: 4000)  // 16...4015
+    table.reserve(first: 0, count: 20)
+    table.seal()
+    XCTAssertEqual(table.allocate(for: env1), Frame(number: 20))
+    XCTAssertEqual(table.owner(of: Frame(number: 3000)), .free)
+    XCTAssertEqual(table.owner(of: Frame(number: 4015)), .free)
+    XCTAssertEqual(table.owner(of: Frame(number: 4016)), .unusable)
+    XCTAssertEqual(table.owner(of: Frame(number: 15)), .unusable)
+    XCTAssertEqual(table.owner(of: Frame(number: 19)), .kernel)
+    XCTAssertEqual(frameError { () throws(FrameError) in try table.free(Frame(number: 3000), by: env1) }, .notAllocated)
+    XCTAssertEqual(
+      frameError { () throws(FrameError) in try table.free(Frame(number: 3000), by: .kernel) }, .notAllocated)
+    XCTAssertEqual(table.freeCount, 3995)
+    XCTAssertEqual(table.count(of: .free), 3995)
+    XCTAssertEqual(table.count(of: .unusable), 96)
+    // Sealing and a first allocation cost the same on any RAM size: slots far
+    // above the frames written still hold the storage's junk.
+    XCTAssertEqual(storage.owners[3000], 0xABCD)
+    XCTAssertEqual(storage.owners[4095], 0xABCD)
+  }
+
+  func testFrameTableSkipsReservedFramesInsideARun() {
+    var table = makeTable(capacity: 64)
+    table.addAvailable(first: 0, count: 32)
+    table.reserve(first: 4, count: 2)
+    table.reserve(first: 10, count: 1)
+    table.reserve(first: 31, count: 1)
+    table.seal()
+    XCTAssertEqual(table.freeCount, 28)
+    var order: [UInt64] = []
+    while let frame = table.allocate(for: env1) { order.append(frame.number) }
+    XCTAssertEqual(order, [0, 1, 2, 3, 6, 7, 8, 9] + Array(11...30))
+    XCTAssertEqual(table.count(of: .kernel), 4)
+  }
+
+  func testFrameTableReservedFrameFreedAheadOfTheFrontierIsHandedOutOnce() throws {
+    var table = makeTable(capacity: 16)
+    table.addAvailable(first: 0, count: 16)
+    table.reserve(first: 8, count: 4)
+    table.seal()
+    XCTAssertEqual(table.allocate(for: env1), Frame(number: 0))
+    XCTAssertEqual(table.allocate(for: env1), Frame(number: 1))
+    XCTAssertNil(frameError { () throws(FrameError) in try table.free(Frame(number: 9), by: .kernel) })
+    XCTAssertEqual(table.freeCount, 11)
+    var order: [UInt64] = []
+    while let frame = table.allocate(for: env2) { order.append(frame.number) }
+    XCTAssertEqual(order, [2, 3, 4, 5, 6, 7, 9, 12, 13, 14, 15])
+    // Once the frontier has passed it, a freed reserved frame goes on the stack.
+    XCTAssertNil(frameError { () throws(FrameError) in try table.free(Frame(number: 10), by: .kernel) })
+    XCTAssertEqual(table.allocate(for: env1), Frame(number: 10))
+    XCTAssertNil(table.allocate(for: env1))
+    XCTAssertEqual(table.count(of: .kernel), 2)
+  }
+
+  func testFrameTableCountsExactlyWithOverlapsAndReservationsAcrossRunEdges() {
+    var table = makeTable(capacity: 128)
+    table.addAvailable(first: 10, count: 10)  // 10...19
+    table.addAvailable(first: 30, count: 10)  // 30...39
+    table.addAvailable(first: 20, count: 10)  // touches both: one run 10...39
+    XCTAssertEqual(table.usableCount, 30)
+    table.addAvailable(first: 5, count: 40)  // covers it: 5...44
+    table.addAvailable(first: 50, count: 5)  // 50...54
+    table.addAvailable(first: 12, count: 3)  // inside
+    XCTAssertEqual(table.usableCount, 45)
+    XCTAssertEqual(table.freeCount, 45)
+    table.reserve(first: 0, count: 7)  // across the start of 5...44: only 5, 6
+    XCTAssertEqual(table.freeCount, 43)
+    table.reserve(first: 43, count: 10)  // across a gap: 43, 44, 50, 51, 52
+    XCTAssertEqual(table.freeCount, 38)
+    table.reserve(first: 54, count: 100)  // across the end of 50...54: only 54
+    table.reserve(first: 43, count: 2)  // already the kernel's
+    table.reserve(first: 45, count: 5)  // in the gap
+    XCTAssertEqual(table.freeCount, 37)
+    XCTAssertEqual(table.usableCount, 45)
+    XCTAssertEqual(table.count(of: .kernel), 8)
+    XCTAssertEqual(table.count(of: .free), 37)
+    XCTAssertEqual(table.count(of: .unusable), 128 - 45)
+    table.addAvailable(first: 45, count: 5)  // fills the gap: one run 5...54
+    XCTAssertEqual(table.usableCount, 50)
+    XCTAssertEqual(table.freeCount, 42)
+    XCTAssertEqual(table.owner(of: Frame(number: 44)), .kernel)
+    XCTAssertEqual(table.owner(of: Frame(number: 45)), .free)
+    table.seal()
+    var order: [UInt64] = []
+    while let frame = table.allocate(for: .kernel) { order.append(frame.number) }
+    XCTAssertEqual(order, Array(7...42) + Array(45...49) + [53])
+    XCTAssertEqual(table.count(of: .kernel), 50)
+  }
+
+  func testFrameTableIgnoresRunsPastTheListButCountsTheRest() {
+    var table = makeTable(capacity: 512)
+    for i in 0..<64 { table.addAvailable(first: UInt64(i * 4), count: 2) }  // 64 separate runs
+    XCTAssertEqual(table.usableCount, 128)
+    table.addAvailable(first: 400, count: 2)  // a 65th run: no room
+    XCTAssertEqual(table.usableCount, 128)
+    XCTAssertEqual(table.owner(of: Frame(number: 400)), .unusable)
+    table.addAvailable(first: 254, count: 1)  // touches 252...253: merged, no new run
+    XCTAssertEqual(table.usableCount, 129)
+    table.addAvailable(first: 1, count: 3)  // joins 0...1 and 4...5: one run fewer
+    XCTAssertEqual(table.usableCount, 131)
+    table.addAvailable(first: 400, count: 2)
+    XCTAssertEqual(table.usableCount, 133)
+    XCTAssertEqual(table.owner(of: Frame(number: 400)), .free)
+    table.seal()
+    var n = 0
+    while table.allocate(for: env1) != nil { n += 1 }
+    XCTAssertEqual(n, 133)
+    XCTAssertEqual(table.count(of: env1), 133)
+  }
+
+  func testFrameTableReleaseAllAfterManyAllocationsAcrossTwoRuns() {
+    var table = makeTable(capacity: 256)
+    table.addAvailable(first: 8, count: 40)  // 8...47
+    table.addAvailable(first: 100, count: 100)  // 100...199
+    table.reserve(first: 100, count: 4)
+    table.seal()
+    XCTAssertEqual(table.freeCount, 136)
+    var held1: Set<UInt64> = []
+    var held2: Set<UInt64> = []
+    for i in 0..<120 {
+      guard let frame = table.allocate(for: i % 3 == 0 ? env2 : env1) else { return XCTFail("ran out at \(i)") }
+      if i % 3 == 0 { held2.insert(frame.number) } else { held1.insert(frame.number) }
+    }
+    XCTAssertEqual(held1.count, 80)
+    XCTAssertTrue(held1.contains { $0 < 48 } && held1.contains { $0 >= 100 })
+    XCTAssertEqual(table.releaseAll(of: EnvID(1)), 80)
+    XCTAssertEqual(table.freeCount, 136 - 40)
+    for number in held1 { XCTAssertEqual(table.owner(of: Frame(number: number)), .free) }
+    for number in held2 { XCTAssertEqual(table.owner(of: Frame(number: number)), env2) }
+    XCTAssertEqual(table.releaseAll(of: EnvID(2)), 40)
+    XCTAssertEqual(table.freeCount, 136)
+    var again: Set<UInt64> = []
+    while let frame = table.allocate(for: env1) { XCTAssertTrue(again.insert(frame.number).inserted) }
+    XCTAssertEqual(again, Set(Array(8...47) + Array(104...199)))
+    XCTAssertEqual(table.releaseAll(of: EnvID(1)), 136)
+  }
+
+  func testFrameTableExhaustionThenFreeThenAllocateAgain() throws {
+    var table = makeTable(capacity: 32)
+    table.addAvailable(first: 0, count: 8)
+    table.addAvailable(first: 16, count: 4)
+    table.seal()
+    var order: [UInt64] = []
+    while let frame = table.allocate(for: env1) { order.append(frame.number) }
+    XCTAssertEqual(order, Array(0...7) + Array(16...19))
+    XCTAssertEqual(table.freeCount, 0)
+    XCTAssertNil(table.allocate(for: .kernel))
+    XCTAssertNil(frameError { () throws(FrameError) in try table.free(Frame(number: 5), by: env1) })
+    XCTAssertNil(frameError { () throws(FrameError) in try table.free(Frame(number: 17), by: env1) })
+    XCTAssertEqual(table.freeCount, 2)
+    XCTAssertEqual(table.allocate(for: env2), Frame(number: 17))
+    XCTAssertEqual(table.allocate(for: env2), Frame(number: 5))
+    XCTAssertNil(table.allocate(for: env2))
+    XCTAssertEqual(table.releaseAll(of: EnvID(1)), 10)
+    XCTAssertEqual(table.freeCount, 10)
+    var n = 0
+    while table.allocate(for: .kernel) != nil { n += 1 }
+    XCTAssertEqual(n, 10)
+    XCTAssertEqual(table.count(of: .kernel), 10)
+    XCTAssertEqual(table.count(of: env2), 2)
+  }
+
+  /// The table against a plain array of owners, over random maps, reservations,
+  /// allocations, frees and releases.
+  func testFrameTableMatchesASimpleModel() {
+    var seed: UInt64 = 0x5EED
+    func random(_ bound: Int) -> Int {  // SplitMix64: deterministic across runs
+      seed &+= 0x9E37_79B9_7F4A_7C15
+      var z = seed
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return Int((z ^ (z >> 31)) % UInt64(bound))
+    }
+    let owners: [FrameOwner] = [.kernel, env1, env2, .env(EnvID(3))]
+    for round in 0..<60 {
+      let capacity = random(160)
+      var table = makeTable(capacity: capacity)
+      var model = [FrameOwner](repeating: .unusable, count: capacity)
+      func check(_ step: String) {
+        XCTAssertEqual(table.freeCount, model.filter { $0 == .free }.count, "round \(round) \(step)")
+        XCTAssertEqual(table.usableCount, model.filter { $0 != .unusable }.count, "round \(round) \(step)")
+        for (n, owner) in model.enumerated() {
+          XCTAssertEqual(table.owner(of: Frame(number: UInt64(n))), owner, "round \(round) \(step) frame \(n)")
+        }
+      }
+      func expectedError(_ n: Int, _ by: FrameOwner) -> FrameError? {
+        guard n < capacity else { return .outOfRange }
+        if model[n] == .free || model[n] == .unusable { return .notAllocated }
+        return model[n] == by ? nil : .notOwner
+      }
+      for _ in 0..<random(12) {
+        let first = random(capacity + 20)
+        let count = random(40)
+        let frames = min(first, capacity)..<min(first + count, capacity)
+        switch random(4) {
+        case 0:
+          table.reserve(first: UInt64(first), count: UInt64(count))
+          for n in frames where model[n] == .free { model[n] = .kernel }
+        case 1:
+          let error = frameError { () throws(FrameError) in try table.free(Frame(number: UInt64(first)), by: .kernel) }
+          XCTAssertEqual(error, expectedError(first, .kernel))
+          if error == nil { model[first] = .free }
+        default:
+          table.addAvailable(first: UInt64(first), count: UInt64(count))
+          for n in frames where model[n] == .unusable { model[n] = .free }
+        }
+      }
+      check("phase 1")
+      table.seal()
+      var freedSinceSeal = false
+      for step in 0..<200 {
+        let owner = owners[random(owners.count)]
+        switch random(6) {
+        case 0, 1, 2:
+          let frame = table.allocate(for: owner)
+          guard let lowest = model.firstIndex(of: .free) else {
+            XCTAssertNil(frame)
+            continue
+          }
+          guard let frame else { return XCTFail("round \(round) step \(step): nil with frames free") }
+          let n = Int(frame.number)
+          XCTAssertEqual(model[n], .free)
+          if !freedSinceSeal { XCTAssertEqual(n, lowest, "lowest first until something is freed") }
+          model[n] = owner
+        case 3, 4:
+          let n = random(capacity + 2)
+          let error = frameError { () throws(FrameError) in try table.free(Frame(number: UInt64(n)), by: owner) }
+          XCTAssertEqual(error, expectedError(n, owner), "round \(round) step \(step) frame \(n)")
+          if error == nil {
+            model[n] = .free
+            freedSinceSeal = true
+          }
+        default:
+          guard case .env(let id) = owner else { continue }
+          let held = model.indices.filter { model[$0] == owner }
+          XCTAssertEqual(table.releaseAll(of: id), held.count)
+          for n in held { model[n] = .free }
+          freedSinceSeal = freedSinceSeal || !held.isEmpty
+        }
+        XCTAssertEqual(table.freeCount, model.filter { $0 == .free }.count, "round \(round) step \(step)")
+      }
+      check("phase 2")
+      for owner in owners + [.free, .unusable] {
+        XCTAssertEqual(table.count(of: owner), model.filter { $0 == owner }.count, "round \(round)")
+      }
+    }
+  }
+
   // MARK: BootConfig
 
   private func parse(_ line: String) -> Result<BootConfig, BootConfigError> {

@@ -141,6 +141,7 @@ kernel_entry_tsc:
 boot_pml4:       .skip 4096
 boot_pdpt_low:   .skip 4096
 boot_pdpt_high:  .skip 4096
+.globl boot_pd
 boot_pd:         .skip 4096 * 4
 .globl kernel_stack_bottom, kernel_stack_top
 kernel_stack_bottom:
