@@ -11,6 +11,9 @@ nonisolated(unsafe) var frameTable = FrameTable(
 nonisolated(unsafe) var frameBindings = FrameBindings(
   generations: Machine.frameGenerationStorage(), uses: Machine.frameUseStorage())
 nonisolated(unsafe) var envTable = EnvTable()
+nonisolated(unsafe) var grantTable = GrantTable(
+  slots: UnsafeMutableBufferPointer(start: .allocate(capacity: Limits.maxGrants), count: Limits.maxGrants),
+  used: UnsafeMutableBufferPointer(start: .allocate(capacity: Limits.maxGrants), count: Limits.maxGrants))
 nonisolated(unsafe) var framesFreeAtBoot = 0
 
 @_cdecl("kmain")
@@ -36,6 +39,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   frameTable.seal()
   framesFreeAtBoot = frameTable.freeCount
   LeafList.reserve()
+  _ = grantTable.count  // its storage is taken now, at boot
   AddressSpace.dropIdentityMap()
 
   KernelLine().text("exo kernel: ").decimal(ramBytes >> 20).text(" MiB RAM, ").decimal(UInt64(framesFreeAtBoot))

@@ -39,6 +39,8 @@ enum KernelCalls {
       case .protect: try MemoryCalls.protect(env, a.0, a.1, a.2)
       case .mapBatch: return .success(try MemoryCalls.mapBatch(env, a.0, a.1))
       case .setExceptionHandler: try MemoryCalls.setExceptionHandler(env, a.0, a.1, a.2)
+      case .frameGrant: try MemoryCalls.frameGrant(env, a.0, a.1, a.2)
+      case .frameRevoke: try MemoryCalls.frameRevoke(env, a.0, a.1)
       case .exit, .yield: break  // handled by dispatch: they do not return to the caller
       }
       return .success(0)

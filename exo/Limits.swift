@@ -4,6 +4,8 @@
 enum Limits {
   /// Frames the frame table can name (1 GiB of RAM); RAM above is left unused.
   static let maxFrames = 262_144
+  /// Grants (shared frames) that can exist at once: the mapping database's size.
+  static let maxGrants = 256
   /// Envs that can exist in one boot.
   static let maxEnvs = 16
   /// Longest console line an env can write; a longer one is cut into several.

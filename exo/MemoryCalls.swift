@@ -33,7 +33,7 @@ enum MemoryCalls {
 
   static func frameFree(_ env: EnvRef, _ rawCapability: UInt64) throws(CallFailure) {
     let frame = try held(rawCapability, by: env)
-    guard frameBindings.isIdle(frame) else { throw CallFailure(.frameInUse) }
+    guard frameBindings.isIdle(frame), !grantTable.hasGrants(of: frame) else { throw CallFailure(.frameInUse) }
     do { try frameTable.free(frame, by: .env(env.pointee.id)) } catch { throw CallFailure(.badCapability) }
     env.pointee.framesHeld -= 1
   }
@@ -44,19 +44,23 @@ enum MemoryCalls {
     guard UserSpace.isMappable(address) else { throw CallFailure(.badAddress) }
     let rights: PageRights
     do { rights = try PageRights(raw: rawRights) } catch { throw CallFailure(error) }
-    let frame = try held(rawCapability, by: env)
+    let authority = try mappable(rawCapability, by: env)
+    guard rights.isSubset(of: authority.rights) else { throw CallFailure(.badCapability) }
+    let frame = authority.frame
     guard frameBindings.canMap(frame) else { throw CallFailure(.frameInUse) }
+    if let grant = authority.grant, grantTable[grant].mappedAt != 0 { throw CallFailure(.alreadyMapped) }
     let slot = try emptySlot(env, level: 1, for: address)
     // The entry was not present, so no TLB holds it: nothing to invalidate.
     slot.pointee = PageTableEntry.leaf(frame, rights)
     frameBindings.noteMapped(frame)
+    if let grant = authority.grant { grantTable[grant].mappedAt = address }
   }
 
   static func mapTable(_ env: EnvRef, _ address: UInt64, _ level: UInt64, _ rawCapability: UInt64) throws(CallFailure) {
     guard (1...3).contains(level) else { throw CallFailure(.badArgument) }
     guard UserSpace.isMappable(address & ~(UserSpace.pageSize - 1)) else { throw CallFailure(.badAddress) }
     let frame = try held(rawCapability, by: env)
-    guard frameBindings.isIdle(frame) else { throw CallFailure(.frameInUse) }
+    guard frameBindings.isIdle(frame), !grantTable.hasGrants(of: frame) else { throw CallFailure(.frameInUse) }
     let slot = try emptySlot(env, level: Int(level) + 1, for: address)
     Machine.zeroFrame(frame)
     slot.pointee = PageTableEntry.table(frame)
@@ -80,7 +84,13 @@ enum MemoryCalls {
   static func unmap(_ env: EnvRef, _ address: UInt64, _ pages: UInt64) throws(CallFailure) {
     let leaves = try mappedPages(env, address, pages)
     for i in 0..<Int(pages) {
-      frameBindings.noteUnmapped(Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12))
+      let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
+      frameBindings.noteUnmapped(frame)
+      if frameTable.owner(of: frame) != .env(env.pointee.id),
+        let grant = grantTable.find(frame: frame, grantee: env.pointee.id)
+      {
+        grantTable[grant].mappedAt = 0
+      }
       leaves[i].pointee = 0
       AddressSpace.invalidate(address + UInt64(i) * UserSpace.pageSize)
     }
@@ -90,11 +100,77 @@ enum MemoryCalls {
     let rights: PageRights
     do { rights = try PageRights(raw: rawRights) } catch { throw CallFailure(error) }
     let leaves = try mappedPages(env, address, pages)
+    // Rights come from the env's authority over each frame, not from the
+    // entry it has now: a granted page cannot be raised past its grant, and
+    // a page the kernel mapped for it (its own page tables' view) not at all.
+    for i in 0..<Int(pages) {
+      let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
+      guard let limit = authority(over: frame, for: env), rights.isSubset(of: limit) else {
+        throw CallFailure(.badCapability)
+      }
+    }
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
       leaves[i].pointee = PageTableEntry.leaf(frame, rights)
       AddressSpace.invalidate(address + UInt64(i) * UserSpace.pageSize)
     }
+  }
+
+  // MARK: grants
+
+  static func frameGrant(_ env: EnvRef, _ rawCapability: UInt64, _ grantee: UInt64, _ rawRights: UInt64)
+    throws(CallFailure)
+  {
+    let frame = try held(rawCapability, by: env)
+    let other = try liveEnv(grantee, besides: env)
+    let rights: PageRights
+    do { rights = try PageRights(raw: rawRights) } catch { throw CallFailure(error) }
+    guard !frameBindings.isPageTable(frame), !frameBindings.isPinned(frame) else { throw CallFailure(.frameInUse) }
+    do {
+      _ = try grantTable.add(Grant(frame: frame, owner: env.pointee.id, grantee: other, rights: rights))
+    } catch { throw CallFailure(error) }
+  }
+
+  static func frameRevoke(_ env: EnvRef, _ rawCapability: UInt64, _ grantee: UInt64) throws(CallFailure) {
+    let frame = try held(rawCapability, by: env)
+    let other = try liveEnv(grantee, besides: env)
+    guard let grant = grantTable.find(frame: frame, grantee: other) else { throw CallFailure(.notMapped) }
+    revoke(grant)
+  }
+
+  /// Ends a grant, taking the page out of the grantee's address space. The
+  /// grantee is not running (one CPU, and the caller is someone else), and
+  /// the CR3 switch that stopped it flushed its TLB entries.
+  static func revoke(_ grant: Int) {
+    let record = grantTable[grant]
+    if record.mappedAt != 0, let leaf = envTable[record.grantee].pointee.space.leaf(record.mappedAt) {
+      leaf.pointee = 0
+      frameBindings.noteUnmapped(record.frame)
+    }
+    grantTable.remove(grant)
+  }
+
+  /// At exit: grants the env made are revoked; grants it received just end,
+  /// since its page tables go with it.
+  static func endGrants(of env: EnvRef) {
+    let id = env.pointee.id
+    grantTable.forEach(involving: id) { index, grant in
+      if grant.owner == id {
+        revoke(index)
+      } else {
+        if grant.mappedAt != 0 { frameBindings.noteUnmapped(grant.frame) }
+        grantTable.remove(index)
+      }
+    }
+  }
+
+  private static func liveEnv(_ raw: UInt64, besides env: EnvRef) throws(CallFailure) -> EnvID {
+    guard raw >= 1, raw <= UInt64(envTable.count), raw != UInt64(env.pointee.id.raw) else {
+      throw CallFailure(.noSuchEnv)
+    }
+    let id = EnvID(UInt16(raw))
+    guard envTable[id].pointee.state == .runnable else { throw CallFailure(.noSuchEnv) }
+    return id
   }
 
   // MARK: exceptions
@@ -110,6 +186,8 @@ enum MemoryCalls {
     guard env.pointee.space.isUserAccessible(shared, write: true), let physical = env.pointee.space.translate(shared)
     else { throw CallFailure(.notMapped) }
     let frame = Frame(number: physical >> 12)
+    // Only its own frame: the kernel keeps writing here after any grant ends.
+    guard frameTable.owner(of: frame) == .env(env.pointee.id) else { throw CallFailure(.badCapability) }
     unregisterHandler(env)
     // Pinned: the frame cannot be freed while the kernel may write to it,
     // whether or not the env keeps it mapped.
@@ -132,6 +210,24 @@ enum MemoryCalls {
     do {
       return try frameBindings.check(FrameCapability(raw: rawCapability), heldBy: env.pointee.id, in: frameTable)
     } catch { throw CallFailure(error) }
+  }
+
+  /// A frame the env may map, and the most rights it may map it with: all
+  /// for its own frames, the grant's for a frame another env granted it.
+  private static func mappable(_ rawCapability: UInt64, by env: EnvRef) throws(CallFailure)
+    -> (frame: Frame, rights: PageRights, grant: Int?)
+  {
+    let capability = FrameCapability(raw: rawCapability)
+    guard frameBindings.isCurrent(capability) else { throw CallFailure(.badCapability) }
+    let frame = capability.frame
+    if frameTable.owner(of: frame) == .env(env.pointee.id) { return (frame, PageRights.from(writable: true, executable: true), nil) }
+    guard let grant = grantTable.find(frame: frame, grantee: env.pointee.id) else { throw CallFailure(.badCapability) }
+    return (frame, grantTable[grant].rights, grant)
+  }
+
+  private static func authority(over frame: Frame, for env: EnvRef) -> PageRights? {
+    if frameTable.owner(of: frame) == .env(env.pointee.id) { return PageRights.from(writable: true, executable: true) }
+    return grantTable.find(frame: frame, grantee: env.pointee.id).map { grantTable[$0].rights }
   }
 
   /// The not-yet-present slot of the level-`level` table for `address`.

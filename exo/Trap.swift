@@ -80,6 +80,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   AddressSpace.activateKernelOnly()
   UserMode.forgetFPU(env.pointee.fpu)
   MemoryCalls.unregisterHandler(env)
+  MemoryCalls.endGrants(of: env)
   _ = frameTable.releaseAll(of: env.pointee.id)
   env.pointee.framesHeld = 0
   env.pointee.state = .exited

@@ -24,6 +24,10 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
   case notMapped = 10
   /// The frame is mapped, a page table, or a registered shared page.
   case frameInUse = 11
+  /// A bounded kernel table (grants) has no room left.
+  case tableFull = 12
+  /// The env id names no live env other than the caller.
+  case noSuchEnv = 13
 
   public var meaning: StaticString {
     switch self {
@@ -37,7 +41,9 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .needTable: return "an intermediate page table is missing; the result value names its level (3, 2 or 1)"
     case .alreadyMapped: return "the page or table slot is mapped already"
     case .notMapped: return "a page the call needs mapped is not"
-    case .frameInUse: return "the frame is mapped, a page table, or a registered shared page"
+    case .frameInUse: return "the frame is mapped, a page table, a registered shared page, or granted"
+    case .tableFull: return "a bounded kernel table (grants) has no room left"
+    case .noSuchEnv: return "the env id names no live env other than the caller"
     }
   }
 
@@ -54,6 +60,8 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .alreadyMapped: return "already_mapped"
     case .notMapped: return "not_mapped"
     case .frameInUse: return "frame_in_use"
+    case .tableFull: return "table_full"
+    case .noSuchEnv: return "no_such_env"
     }
   }
 }

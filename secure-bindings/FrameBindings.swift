@@ -39,6 +39,12 @@ public struct FrameBindings {
     return frame
   }
 
+  /// Whether the capability carries the frame's current generation (no ownership check).
+  public func isCurrent(_ capability: FrameCapability) -> Bool {
+    capability.frame.number < UInt64(generations.count)
+      && generations[Int(capability.frame.number)] == capability.generation
+  }
+
   public func isPageTable(_ frame: Frame) -> Bool { uses[Int(frame.number)] & Self.pageTableBit != 0 }
   public func isPinned(_ frame: Frame) -> Bool { uses[Int(frame.number)] & Self.pinnedBit != 0 }
   public func mappings(of frame: Frame) -> Int { Int(uses[Int(frame.number)] & Self.mapCountMask) }

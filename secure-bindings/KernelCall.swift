@@ -20,6 +20,8 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case protect = 9
   case mapBatch = 10
   case setExceptionHandler = 11
+  case frameGrant = 12
+  case frameRevoke = 13
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -86,7 +88,7 @@ extension KernelCall {
     case .frameFree:
       return KernelCallSpec(
         name: "frame_free",
-        summary: "Give a frame back; it must be mapped nowhere and be no page table and no registered shared page.",
+        summary: "Give a frame back; it must be mapped nowhere, granted to no one, and be no page table and no registered shared page.",
         arguments: [KernelCallArgument(name: "capability", meaning: "the frame's capability")],
         result: "0",
         errors: [.badCapability, .frameInUse])
@@ -150,10 +152,31 @@ extension KernelCall {
         arguments: [
           KernelCallArgument(name: "entry", meaning: "user address of the handler"),
           KernelCallArgument(name: "stack", meaning: "16-byte-aligned user address, the handler's initial RSP"),
-          KernelCallArgument(name: "shared", meaning: "page-aligned user address of a writable page the caller has mapped"),
+          KernelCallArgument(name: "shared", meaning: "page-aligned user address of a writable page the caller has mapped, of a frame it owns"),
         ],
         result: "0",
-        errors: [.badAddress, .notMapped])
+        errors: [.badAddress, .notMapped, .badCapability])
+    case .frameGrant:
+      return KernelCallSpec(
+        name: "frame_grant",
+        summary: "Let another env map a frame the caller owns, once, with at most the given rights; the grantee names it with the same capability. The owner can revoke the grant at any time, and exiting revokes all its grants.",
+        arguments: [
+          KernelCallArgument(name: "capability", meaning: "a frame the caller owns"),
+          KernelCallArgument(name: "env", meaning: "the grantee's env id"),
+          KernelCallArgument(name: "rights", meaning: "1 = write, 2 = execute"),
+        ],
+        result: "0",
+        errors: [.badCapability, .badArgument, .noSuchEnv, .alreadyMapped, .frameInUse, .tableFull])
+    case .frameRevoke:
+      return KernelCallSpec(
+        name: "frame_revoke",
+        summary: "End a grant: the kernel removes the grantee's mapping of the frame, if it made one.",
+        arguments: [
+          KernelCallArgument(name: "capability", meaning: "a frame the caller owns"),
+          KernelCallArgument(name: "env", meaning: "the grantee's env id"),
+        ],
+        result: "0",
+        errors: [.badCapability, .noSuchEnv, .notMapped])
     }
   }
 }

@@ -132,3 +132,70 @@ final class BindingTests: XCTestCase {
     XCTAssertLessThanOrEqual(ExceptionSlot.fpuArea + 512, ExceptionSlot.size)
   }
 }
+
+final class GrantTableTests: XCTestCase {
+  private func withTable(capacity: Int, _ body: (inout GrantTable) throws -> Void) rethrows {
+    var slots = [Grant](
+      repeating: Grant(frame: Frame(number: 0), owner: EnvID(0), grantee: EnvID(0), rights: .readOnly),
+      count: capacity)
+    var used = [Bool](repeating: true, count: capacity)  // junk: init must clear it
+    try slots.withUnsafeMutableBufferPointer { s in
+      try used.withUnsafeMutableBufferPointer { u in
+        var table = GrantTable(slots: s, used: u)
+        try body(&table)
+      }
+    }
+  }
+
+  func testAddFindRemove() throws {
+    try withTable(capacity: 4) { table in
+      XCTAssertEqual(table.count, 0)
+      let grant = Grant(frame: Frame(number: 10), owner: EnvID(1), grantee: EnvID(2), rights: .write)
+      let slot = try table.add(grant)
+      XCTAssertEqual(table.find(frame: Frame(number: 10), grantee: EnvID(2)), slot)
+      XCTAssertNil(table.find(frame: Frame(number: 10), grantee: EnvID(3)))
+      XCTAssertNil(table.find(frame: Frame(number: 11), grantee: EnvID(2)))
+      XCTAssertTrue(table.hasGrants(of: Frame(number: 10)))
+      XCTAssertThrowsError(try table.add(grant)) { XCTAssertEqual($0 as? ExoError, .alreadyMapped) }
+      table[slot].mappedAt = 0x40_0000
+      XCTAssertEqual(table[slot].mappedAt, 0x40_0000)
+      table.remove(slot)
+      table.remove(slot)  // twice is harmless
+      XCTAssertEqual(table.count, 0)
+      XCTAssertFalse(table.hasGrants(of: Frame(number: 10)))
+    }
+  }
+
+  func testTheTableIsBounded() throws {
+    try withTable(capacity: 3) { table in
+      for grantee: UInt16 in 2...4 {
+        _ = try table.add(Grant(frame: Frame(number: 9), owner: EnvID(1), grantee: EnvID(grantee), rights: .readOnly))
+      }
+      XCTAssertThrowsError(
+        try table.add(Grant(frame: Frame(number: 9), owner: EnvID(1), grantee: EnvID(5), rights: .readOnly))
+      ) { XCTAssertEqual($0 as? ExoError, .tableFull) }
+      table.remove(1)
+      XCTAssertNoThrow(
+        try table.add(Grant(frame: Frame(number: 9), owner: EnvID(1), grantee: EnvID(5), rights: .readOnly)))
+    }
+  }
+
+  func testForEachVisitsGrantsMadeAndReceived() throws {
+    try withTable(capacity: 8) { table in
+      _ = try table.add(Grant(frame: Frame(number: 1), owner: EnvID(1), grantee: EnvID(2), rights: .write))
+      _ = try table.add(Grant(frame: Frame(number: 2), owner: EnvID(2), grantee: EnvID(1), rights: .readOnly))
+      _ = try table.add(Grant(frame: Frame(number: 3), owner: EnvID(3), grantee: EnvID(4), rights: .readOnly))
+      var seen: [UInt64] = []
+      table.forEach(involving: EnvID(1)) { _, grant in seen.append(grant.frame.number) }
+      XCTAssertEqual(seen.sorted(), [1, 2])
+    }
+  }
+
+  func testRightsSubsets() throws {
+    let all = PageRights.from(writable: true, executable: true)
+    XCTAssertTrue(PageRights.readOnly.isSubset(of: .write))
+    XCTAssertTrue(PageRights.write.isSubset(of: all))
+    XCTAssertFalse(PageRights.write.isSubset(of: .readOnly))
+    XCTAssertFalse(all.isSubset(of: .execute))
+  }
+}
