@@ -247,11 +247,15 @@ enum MemoryCalls {
     -> LeafList
   {
     guard pages >= 1, pages <= KernelCall.batchLimit else { throw CallFailure(.badLength) }
+    // The whole range must be addresses the env may map before any page of
+    // it is looked at: a range that wraps or crosses the top is a bad address.
+    let (last, overflow) = address.addingReportingOverflow((pages - 1) * UserSpace.pageSize)
+    guard !overflow, UserSpace.isMappable(address), UserSpace.isMappable(last),
+      !(address < UserSpace.pageTableView && last >= UserSpace.pageTableView)
+    else { throw CallFailure(.badAddress) }
     var leaves = LeafList()
     for i in 0..<pages {
-      let page = address &+ i &* UserSpace.pageSize
-      guard UserSpace.isMappable(page), page >= address else { throw CallFailure(.badAddress) }
-      guard let leaf = env.pointee.space.leaf(page) else { throw CallFailure(.notMapped) }
+      guard let leaf = env.pointee.space.leaf(address + i * UserSpace.pageSize) else { throw CallFailure(.notMapped) }
       leaves.append(leaf)
     }
     return leaves
