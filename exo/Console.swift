@@ -24,7 +24,7 @@ struct KernelLine {
 
 /// One env's unfinished line.
 struct ConsoleLine {
-  var bytes = InlineArray<160, UInt8>(repeating: 0)
+  var bytes = InlineArray<1024, UInt8>(repeating: 0)
   var count = 0
 
   /// Appends one byte; returns true when the line is complete and must be emitted.

@@ -8,8 +8,8 @@ enum Limits {
   static let maxGrants = 256
   /// Envs that can exist in one boot.
   static let maxEnvs = 16
-  /// Longest console line an env can write; a longer one is cut into several.
-  static let lineLength = 160
+  /// Longest console line an env can write (benchmark JSON lines fit); a longer one is cut into several.
+  static let lineLength = 1024
   /// The initial user stack, mapped below `UserSpace.stackTop`.
   static let userStackPages: UInt64 = 8
 }

@@ -194,8 +194,9 @@ final class HostTests: XCTestCase {
     XCTAssertEqual(
       BuildPlan.kernelBuild.joined(separator: " "),
       "build --triple x86_64-unknown-none-elf -c release --product exo-kernel --scratch-path .build-kernel "
-        + "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -Osize "
-        + "-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector -Xswiftc -Xcc -Xswiftc -mno-red-zone "
+        + "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -O "
+        + "-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector -Xswiftc -enforce-exclusivity=unchecked "
+        + "-Xswiftc -Xcc -Xswiftc -mno-red-zone "
         + "-Xswiftc -Xcc -Xswiftc -mcmodel=kernel -Xswiftc -Xcc -Xswiftc -mno-sse -Xswiftc -Xcc -Xswiftc -mno-mmx "
         + "-Xcc -mno-red-zone -Xcc -mcmodel=kernel -Xcc -mno-sse -Xcc -mno-mmx")
     XCTAssertEqual(
@@ -208,7 +209,7 @@ final class HostTests: XCTestCase {
     XCTAssertEqual(
       BuildPlan.appBuild("hello").joined(separator: " "),
       "build --triple x86_64-unknown-none-elf -c release --product app-hello --scratch-path .build-user "
-        + "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -Osize "
+        + "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -O "
         + "-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector")
     XCTAssertEqual(BuildPlan.appBase(slot: 0), 0x40_0000)
     XCTAssertEqual(BuildPlan.appBase(slot: 2), 0x840_0000)

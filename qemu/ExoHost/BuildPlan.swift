@@ -15,10 +15,14 @@ public enum BuildPlan {
   public static func appBase(slot: Int) -> UInt64 { 0x40_0000 + UInt64(slot) * 0x400_0000 }
 
   // Embedded Swift for both sides; no stack protector (there is no
-  // __stack_chk_guard on bare metal).
+  // __stack_chk_guard on bare metal). -O rather than -Osize: the kernel's
+  // paths are measured in instructions (-Osize cost prot100 four times as many).
   static let embeddedSwiftFlags = [
-    "-enable-experimental-feature", "Embedded", "-wmo", "-Osize", "-Xfrontend", "-disable-stack-protector",
+    "-enable-experimental-feature", "Embedded", "-wmo", "-O", "-Xfrontend", "-disable-stack-protector",
   ]
+  // The kernel runs with interrupts off on one CPU: no access can overlap
+  // another, so Swift's dynamic exclusivity checks only cost instructions.
+  static let kernelSwiftFlags = embeddedSwiftFlags + ["-enforce-exclusivity=unchecked"]
   // The kernel is entered by interrupts (no red zone), linked in the top
   // 2 GiB (kernel code model), and never touches FP/SSE state, which belongs to envs.
   static let kernelClangFlags = ["-mno-red-zone", "-mcmodel=kernel", "-mno-sse", "-mno-mmx"]
@@ -42,7 +46,7 @@ public enum BuildPlan {
   /// Arguments to `swift`.
   public static var kernelBuild: [String] {
     swiftBuild(
-      product: kernelProduct, scratch: kernelScratch, swiftFlags: embeddedSwiftFlags, clangFlags: kernelClangFlags)
+      product: kernelProduct, scratch: kernelScratch, swiftFlags: kernelSwiftFlags, clangFlags: kernelClangFlags)
   }
   public static let kernelLibrary = "\(kernelScratch)/\(triple)/release/libexo-kernel.a"
   /// Arguments to `ld.lld`.
