@@ -191,14 +191,17 @@ final class HostTests: XCTestCase {
   // MARK: build commands
 
   func testKernelBuildAndLinkCommands() {
-    XCTAssertEqual(
-      BuildPlan.kernelBuild.joined(separator: " "),
+    let swiftFlags: String =
+      "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -O "
+      + "-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector -Xswiftc -enforce-exclusivity=unchecked "
+    let clangThroughSwift: String =
+      "-Xswiftc -Xcc -Xswiftc -mno-red-zone -Xswiftc -Xcc -Xswiftc -mcmodel=kernel "
+      + "-Xswiftc -Xcc -Xswiftc -mno-sse -Xswiftc -Xcc -Xswiftc -mno-mmx "
+    let clang: String = "-Xcc -mno-red-zone -Xcc -mcmodel=kernel -Xcc -mno-sse -Xcc -mno-mmx"
+    let expected: String =
       "build --triple x86_64-unknown-none-elf -c release --product exo-kernel --scratch-path .build-kernel "
-        + "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -O "
-        + "-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector -Xswiftc -enforce-exclusivity=unchecked "
-        + "-Xswiftc -Xcc -Xswiftc -mno-red-zone "
-        + "-Xswiftc -Xcc -Xswiftc -mcmodel=kernel -Xswiftc -Xcc -Xswiftc -mno-sse -Xswiftc -Xcc -Xswiftc -mno-mmx "
-        + "-Xcc -mno-red-zone -Xcc -mcmodel=kernel -Xcc -mno-sse -Xcc -mno-mmx")
+      + swiftFlags + clangThroughSwift + clang
+    XCTAssertEqual(BuildPlan.kernelBuild.joined(separator: " "), expected)
     XCTAssertEqual(
       BuildPlan.kernelLink.joined(separator: " "),
       "-T exo/arch/x86_64/asm/kernel.ld -z max-page-size=4096 --gc-sections --whole-archive "
