@@ -20,7 +20,9 @@ struct Env {
   var slices: UInt64 = 0
   /// Slices left in the current turn (SliceVector).
   var slicesLeft: UInt64 = 0
-  var registers = UserRegisters()
+  /// The saved user state. Kernel entries push it here directly (trap.S):
+  /// the top of this slot is the entry stack while the env runs.
+  var registers: UnsafeMutablePointer<UserRegisters>
   var line = ConsoleLine()
   /// The exception upcall (`set_exception_handler`); no handler when `entry` is 0.
   var exceptionEntry: UInt64 = 0
@@ -30,8 +32,9 @@ struct Env {
   /// FXSAVE image, 16-byte aligned, outside the struct so the table can move nothing.
   var fpu: UnsafeMutablePointer<FPUState>
 
-  init(id: EnvID, fpu: UnsafeMutablePointer<FPUState>) {
+  init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {
     self.id = id
+    self.registers = registers
     self.fpu = fpu
   }
 }
@@ -44,8 +47,12 @@ struct EnvTable {
   init() {
     slots = UnsafeMutablePointer<Env>.allocate(capacity: Limits.maxEnvs)
     let fpuAreas = UnsafeMutablePointer<FPUState>.allocate(capacity: Limits.maxEnvs)
+    // 16-byte aligned (the boot arena aligns every block so), as the CPU
+    // aligns RSP0 before it pushes an interrupt frame.
+    let registerSlots = UnsafeMutablePointer<UserRegisters>.allocate(capacity: Limits.maxEnvs)
     for i in 0..<Limits.maxEnvs {
-      (slots + i).initialize(to: Env(id: EnvID(UInt16(i + 1)), fpu: fpuAreas + i))
+      (registerSlots + i).initialize(to: UserMode.emptyRegisters)
+      (slots + i).initialize(to: Env(id: EnvID(UInt16(i + 1)), registers: registerSlots + i, fpu: fpuAreas + i))
     }
   }
 

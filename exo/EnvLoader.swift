@@ -99,7 +99,7 @@ enum EnvLoader {
       guard let physical = space.translate(argAddress) else { throw .outOfFrames }
       Machine.physical(physical).copyMemory(from: source, byteCount: arg.count)
     }
-    env.pointee.registers = UserMode.initialRegisters(
+    env.pointee.registers.pointee = UserMode.initialRegisters(
       entry: image.entry, stack: UserSpace.stackTop - 256,
       arguments: (UInt64(env.pointee.id.raw), argAddress, argLength))
     UserMode.initializeFPU(env.pointee.fpu)

@@ -6,8 +6,8 @@ import SecureBindings
 enum KernelCalls {
   static func dispatch(_ env: UnsafeMutablePointer<Env>) -> AfterTrap {
     let registers = env.pointee.registers
-    let a = registers.arguments
-    guard let call = KernelCall(rawValue: registers.callNumber) else {
+    let a = registers.pointee.arguments
+    guard let call = KernelCall(rawValue: registers.pointee.callNumber) else {
       return finish(env, .failure(CallFailure(.unknownCall)))
     }
     switch call {
@@ -51,8 +51,9 @@ enum KernelCalls {
 
   private static func finish(_ env: UnsafeMutablePointer<Env>, _ result: Result<UInt64, CallFailure>) -> AfterTrap {
     switch result {
-    case .success(let value): env.pointee.registers.setResult(status: 0, value: value)
-    case .failure(let failure): env.pointee.registers.setResult(status: failure.error.rawValue, value: failure.value)
+    case .success(let value): env.pointee.registers.pointee.setResult(status: 0, value: value)
+    case .failure(let failure):
+      env.pointee.registers.pointee.setResult(status: failure.error.rawValue, value: failure.value)
     }
     return .resume
   }

@@ -19,7 +19,9 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   guard frame.pointee.isFromUserMode, let id = currentEnv else { panic(trap: frame) }
   frame.pointee.recoverSyscallFault()
   let env = envTable[id]
-  env.pointee.registers = frame.pointee
+  // Entries from ring 3 push straight into the env's slot; only the IST
+  // vectors (NMI, #DF, #MC) arrive on a stack of their own.
+  if frame != env.pointee.registers { env.pointee.registers.pointee = frame.pointee }
   let vector = frame.pointee.trapVector
   let after: AfterTrap
   if frame.pointee.isKernelCall {
@@ -53,9 +55,9 @@ func deliverException(_ env: UnsafeMutablePointer<Env>, vector: UInt64) -> After
     kill(env, vector: vector, inHandler: true)
     return .gone
   }
-  env.pointee.registers.save(into: shared)
+  env.pointee.registers.pointee.save(into: shared)
   shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
-  env.pointee.registers = UserMode.initialRegisters(
+  env.pointee.registers.pointee = UserMode.initialRegisters(
     entry: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack,
     arguments: (env.pointee.sharedPageAddress, 0, 0))
   return .resume
@@ -66,9 +68,9 @@ func kill(_ env: UnsafeMutablePointer<Env>, vector: UInt64, inHandler: Bool = fa
   let line = KernelLine().text("env ").env(env.pointee).text(" killed: ")
   if inHandler { line.text("fault in handler: ") }
   line.text(Vectors.name(vector))
-    .text(" at rip ").hex(env.pointee.registers.instructionPointer)
+    .text(" at rip ").hex(env.pointee.registers.pointee.instructionPointer)
   if vector == Vectors.pageFault {
-    line.text(", address ").hex(UserRegisters.faultAddress).text(", error ").hex(env.pointee.registers.errorCode)
+    line.text(", address ").hex(UserRegisters.faultAddress).text(", error ").hex(env.pointee.registers.pointee.errorCode)
   }
   line.end()
   retire(env)
@@ -87,14 +89,14 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
 }
 
 func run(_ env: UnsafeMutablePointer<Env>) -> Never {
-  guard UserMode.isUserAddress(env.pointee.registers.instructionPointer) else {
+  guard UserMode.isUserAddress(env.pointee.registers.pointee.instructionPointer) else {
     KernelLine().text("env ").env(env.pointee).text(" killed: return address outside the user half").end()
     retire(env)
     runNext(after: env.pointee.id)
   }
   currentEnv = env.pointee.id
   SliceVector.arm(for: env)
-  UserMode.enter(&env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
+  UserMode.enter(env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
 }
 
 func runNext(after id: EnvID) -> Never {

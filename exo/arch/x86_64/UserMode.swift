@@ -14,6 +14,14 @@ enum UserMode {
   /// touches them (built with -mno-sse), so they are saved only on a switch.
   nonisolated(unsafe) private static var loadedFPU: UnsafeMutablePointer<FPUState>? = nil
 
+  /// Where SYSCALL (trap.S) and the CPU (TSS.RSP0) push the next entry's frame.
+  private static var entryFrameTop: UInt64 {
+    get { x86_entry_frame_top() }
+    set { x86_set_entry_frame_top(newValue) }
+  }
+
+  static var emptyRegisters: UserRegisters { UserRegisters() }
+
   static func initialRegisters(entry: UInt64, stack: UInt64, arguments: (UInt64, UInt64, UInt64)) -> UserRegisters {
     var r = UserRegisters()
     r.rip = entry
@@ -46,6 +54,12 @@ enum UserMode {
     registers.pointee.cs = Selector.userCode
     registers.pointee.ss = Selector.userData
     registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag
+    // The next entry from ring 3 pushes its frame into this env's slot.
+    let top = UInt64(UInt(bitPattern: registers + 1))
+    if entryFrameTop != top {
+      entryFrameTop = top
+      Machine.kernelPointer(x86_tss_address()).storeBytes(of: top, toByteOffset: 4, as: UInt64.self)
+    }
     space.activate()
     if loadedFPU != fpu {
       if let previous = loadedFPU { x86_fxsave(previous) }

@@ -1,5 +1,7 @@
 /* memset, memcpy, memmove, memcmp for the user runtime, in assembly so the
  * compiler cannot turn their loops back into calls to themselves. */
+#if !defined(__linux__) /* image code only: the host build compiles just the header, for its tests */
+
 .text
 .globl memset
 memset:                           /* eight bytes a step: page zeroing is on the boot path */
@@ -18,9 +20,11 @@ memset:                           /* eight bytes a step: page zeroing is on the 
 
 .globl memcpy
 .globl memmove
-memmove:
-  cmpq %rsi, %rdi
-  jbe memcpy
+memmove:                          /* backwards only when the ranges overlap that way */
+  movq %rdi, %rax
+  subq %rsi, %rax
+  cmpq %rdx, %rax
+  jae memcpy
   movq %rdi, %rax
   leaq -1(%rdi, %rdx), %rdi
   leaq -1(%rsi, %rdx), %rsi
@@ -55,3 +59,5 @@ memcmp:
   jnz 1b
 2:
   ret
+
+#endif

@@ -43,20 +43,28 @@ vector_stubs:
   .set vector, vector + 1
 .endr
 
+/* From ring 3 the CPU pushed the frame at TSS.RSP0, the top of the running
+ * env's register slot, so the registers land there; then the kernel stack
+ * takes over. A trap in ring 0 stays on the stack it came in on. */
 trap_common:
   SAVE_REGISTERS
   cld
   movq %rsp, %rdi
+  testb $3, 144(%rsp)             /* CS of the trapped code */
+  jz 1f
+  leaq kernel_stack_top(%rip), %rsp
+1:
   call exo_trap
   ud2
 
 /* SYSCALL: RCX = user RIP, R11 = user RFLAGS; FMASK has cleared IF, DF, TF,
  * AC, NT and IOPL. One CPU and one kernel stack, which is empty whenever
  * user code runs, so no swapgs is needed. Builds the same frame as an
- * interrupt, with `vector` in the vector slot. */
+ * interrupt, in the running env's register slot, with `vector` in the
+ * vector slot. */
 .macro SYSCALL_ENTRY vector
   movq %rsp, syscall_user_rsp(%rip)
-  leaq kernel_stack_top(%rip), %rsp
+  movq entry_frame_top(%rip), %rsp   /* the running env's register slot */
   pushq $USER_DS
   pushq syscall_user_rsp(%rip)
   pushq %r11
@@ -66,6 +74,7 @@ trap_common:
   pushq $\vector
   SAVE_REGISTERS
   movq %rsp, %rdi
+  leaq kernel_stack_top(%rip), %rsp
   call exo_trap
   ud2
 .endm
@@ -126,9 +135,11 @@ memset:                           /* eight bytes a step: page zeroing is on the 
 
 .globl memcpy
 .globl memmove
-memmove:
-  cmpq %rsi, %rdi
-  jbe memcpy
+memmove:                          /* backwards only when the ranges overlap that way */
+  movq %rdi, %rax
+  subq %rsi, %rax
+  cmpq %rdx, %rax
+  jae memcpy
   movq %rdi, %rax
   leaq -1(%rdi, %rdx), %rdi
   leaq -1(%rsi, %rdx), %rsi
@@ -171,4 +182,7 @@ memcmp:
 .bss
 .p2align 3
 syscall_user_rsp:
+  .skip 8
+.globl entry_frame_top
+entry_frame_top:
   .skip 8

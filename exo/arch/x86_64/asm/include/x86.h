@@ -60,6 +60,8 @@ X86_SYMBOL(x86_kernel_text_end, __kernel_text_end)
 X86_SYMBOL(x86_boot_arena_address, boot_arena)
 X86_SYMBOL(x86_frame_owners_address, frame_owners)
 X86_SYMBOL(x86_frame_free_stack_address, frame_free_stack)
+static inline uint64_t x86_entry_frame_top(void) { extern uint64_t entry_frame_top; return entry_frame_top; }
+static inline void x86_set_entry_frame_top(uint64_t v) { extern uint64_t entry_frame_top; entry_frame_top = v; }
 static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry_tsc; return kernel_entry_tsc; }
 
 
