@@ -253,10 +253,19 @@ enum MemoryCalls {
     guard !overflow, UserSpace.isMappable(address), UserSpace.isMappable(last),
       !(address < UserSpace.pageTableView && last >= UserSpace.pageTableView)
     else { throw CallFailure(.badAddress) }
+    // One walk per page table (512 pages), then the next entry is the next page.
     var leaves = LeafList()
+    var entry: UnsafeMutablePointer<UInt64>? = nil
     for i in 0..<pages {
-      guard let leaf = env.pointee.space.leaf(address + i * UserSpace.pageSize) else { throw CallFailure(.notMapped) }
-      leaves.append(leaf)
+      let page = address + i * UserSpace.pageSize
+      if entry == nil || (page >> 12) & 511 == 0 {
+        guard case .success(let slot) = env.pointee.space.entry(at: 1, for: page) else { throw CallFailure(.notMapped) }
+        entry = slot
+      } else {
+        entry = entry! + 1
+      }
+      guard entry!.pointee & PageTableEntry.present != 0 else { throw CallFailure(.notMapped) }
+      leaves.append(entry!)
     }
     return leaves
   }

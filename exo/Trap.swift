@@ -6,12 +6,28 @@
 import SecureBindings
 
 nonisolated(unsafe) var currentEnv: EnvID? = nil
+/// The running env's slot; a constant-initialised global, so reading it
+/// costs no lazy-initialisation check on the kernel-call path.
+nonisolated(unsafe) var runningEnv: UnsafeMutablePointer<Env>? = nil
 
 /// What happens after a trap has been handled.
 enum AfterTrap {
   case resume
   case yield
   case gone
+}
+
+/// SYSCALL's entry (trap.S has pushed the caller's registers into its slot).
+/// A call that returns to its caller needs none of an env switch's work:
+/// RIP came from SYSCALL, CS, SS and RFLAGS from the entry code, CR3, the
+/// FP state and the slice timer are the caller's already.
+@_cdecl("exo_syscall")
+func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
+  guard let env = runningEnv else { panic("kernel call with no env running") }
+  switch KernelCalls.dispatch(env) {
+  case .resume: UserMode.returnToCaller(frame)
+  case .yield, .gone: runNext(after: env.pointee.id)
+  }
 }
 
 @_cdecl("exo_trap")
@@ -95,6 +111,7 @@ func run(_ env: UnsafeMutablePointer<Env>) -> Never {
     runNext(after: env.pointee.id)
   }
   currentEnv = env.pointee.id
+  runningEnv = env
   SliceVector.arm(for: env)
   UserMode.enter(env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
 }
@@ -106,6 +123,7 @@ func runNext(after id: EnvID) -> Never {
 
 func allEnvsExited() -> Never {
   currentEnv = nil
+  runningEnv = nil
   if Console.firstEnvLineTSC != 0 {
     KernelLine().text("boot: first env line after ").decimal(Console.firstEnvLineTSC &- Machine.kernelEntryTSC)
       .text(" tsc ticks from kernel entry").end()

@@ -48,6 +48,12 @@ enum UserMode {
   /// Whether `rip` may be returned to: canonical and in the user half.
   static func isUserAddress(_ rip: UInt64) -> Bool { rip < UserSpace.top }
 
+  /// Back to the env that made a kernel call, with nothing switched.
+  static func returnToCaller(_ registers: UnsafeMutablePointer<UserRegisters>) -> Never {
+    registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag
+    exo_resume(registers)
+  }
+
   static func enter(
     _ registers: UnsafeMutablePointer<UserRegisters>, space: AddressSpace, fpu: UnsafeMutablePointer<FPUState>
   ) -> Never {

@@ -62,7 +62,7 @@ trap_common:
  * user code runs, so no swapgs is needed. Builds the same frame as an
  * interrupt, in the running env's register slot, with `vector` in the
  * vector slot. */
-.macro SYSCALL_ENTRY vector
+.macro SYSCALL_ENTRY vector, handler
   movq %rsp, syscall_user_rsp(%rip)
   movq entry_frame_top(%rip), %rsp   /* the running env's register slot */
   pushq $USER_DS
@@ -75,21 +75,21 @@ trap_common:
   SAVE_REGISTERS
   movq %rsp, %rdi
   leaq kernel_stack_top(%rip), %rsp
-  call exo_trap
+  call \handler
   ud2
 .endm
 
 .p2align 4
 .globl syscall_entry
 syscall_entry:
-  SYSCALL_ENTRY SYSCALL_VECTOR
+  SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
  * code segment), but CSTAR must point somewhere: report it as a #GP. */
 .p2align 4
 .globl syscall_compat_entry
 syscall_compat_entry:
-  SYSCALL_ENTRY 13
+  SYSCALL_ENTRY 13, exo_trap
 
 /* exo_resume(frame): load the whole user state and IRETQ. The caller has
  * already forced CS/SS to the user selectors, masked RFLAGS and checked RIP. */
