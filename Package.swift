@@ -8,7 +8,7 @@ import PackageDescription
 
 // One line per app image (apps/NAME with an app.manifest): target `App_NAME`,
 // static-library product `app-NAME`. A host test checks this list against apps/.
-let appNames = ["badcalls", "counter", "fault", "hello", "ports"]
+let appNames = ["badcalls", "badmem", "counter", "fault", "hello", "pager-demo", "ports", "spinner", "vmbench"]
 func appTarget(_ name: String) -> String { "App_" + name.split(separator: "-").joined(separator: "_") }
 
 let package = Package(
@@ -37,7 +37,7 @@ let package = Package(
     // The host side.
     .target(name: "ExoHost", dependencies: ["SecureBindings"], path: "qemu/ExoHost"),
     .executableTarget(name: "ExoCommand", dependencies: ["ExoHost"], path: "qemu/exo"),
-    .testTarget(name: "ExoTests", dependencies: ["SecureBindings", "LibOSPosix", "ExoHost"], path: "Tests/ExoTests"),
+    .testTarget(name: "ExoTests", dependencies: ["SecureBindings", "LibOSPosix", "UserArch", "ExoHost"], path: "Tests/ExoTests"),
   ] + appNames.map {
     .target(name: appTarget($0), dependencies: ["LibOSRuntime"], path: "apps/\($0)", exclude: ["app.manifest"])
   }

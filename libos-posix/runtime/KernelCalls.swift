@@ -1,6 +1,7 @@
 // The user-side kernel-call stubs, written against the one table in
 // secure-bindings/KernelCall.swift: every number comes from `KernelCall`.
 @_exported import SecureBindings
+@_exported import LibOSPosix
 import UserArch
 
 public enum Exo {
@@ -14,10 +15,17 @@ public enum Exo {
   }
 
   @inline(__always)
-  static func call(_ call: KernelCall, _ a0: UInt64 = 0, _ a1: UInt64 = 0) throws(ExoError) -> UInt64 {
-    let r = exo_syscall(call.rawValue, a0, a1, 0, 0, 0, 0)
+  static func call(_ call: KernelCall, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) throws(ExoError) -> UInt64 {
+    let r = exo_syscall(call.rawValue, a0, a1, a2, 0, 0, 0)
     guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
     return r.value
+  }
+
+  /// The call's (status, value) pair, for calls whose result matters on error too.
+  @inline(__always)
+  static func outcome(_ call: KernelCall, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> (UInt64, UInt64) {
+    let r = exo_syscall(call.rawValue, a0, a1, a2, 0, 0, 0)
+    return (r.status, r.value)
   }
 
   /// Writes bytes to this env's console line, in pieces the kernel accepts.
@@ -43,5 +51,63 @@ public enum Exo {
 
   public static func envSelf() -> EnvID {
     EnvID(UInt16(truncatingIfNeeded: (try? call(.envSelf)) ?? 0))
+  }
+
+  // MARK: memory (calls 4...11)
+
+  /// A zeroed frame charged to this env's quota.
+  public static func frameAlloc() throws(ExoError) -> FrameCapability {
+    FrameCapability(raw: try call(.frameAlloc))
+  }
+
+  public static func frameFree(_ capability: FrameCapability) throws(ExoError) {
+    _ = try call(.frameFree, capability.raw)
+  }
+
+  /// Throws `needTable` without its level; `mapOutcome` gives the level.
+  public static func map(_ address: UInt64, _ capability: FrameCapability, _ rights: PageRights) throws(ExoError) {
+    _ = try call(.map, address, capability.raw, rights.raw)
+  }
+
+  public static func mapOutcome(_ address: UInt64, _ capability: FrameCapability, _ rights: PageRights) -> MapOutcome {
+    let (status, value) = outcome(.map, address, capability.raw, rights.raw)
+    return MapOutcome(status: status, value: value)
+  }
+
+  /// Installs a frame as the table of `level` (3, 2, 1) covering `address`.
+  public static func mapTable(_ address: UInt64, level: UInt64, _ capability: FrameCapability) throws(ExoError) {
+    _ = try call(.mapTable, address, level, capability.raw)
+  }
+
+  public static func mapTableOutcome(_ address: UInt64, level: UInt64, _ capability: FrameCapability) -> MapOutcome {
+    let (status, value) = outcome(.mapTable, address, level, capability.raw)
+    return MapOutcome(status: status, value: value)
+  }
+
+  public static func unmap(_ address: UInt64, pages: UInt64 = 1) throws(ExoError) {
+    _ = try call(.unmap, address, pages)
+  }
+
+  public static func protect(_ address: UInt64, pages: UInt64 = 1, _ rights: PageRights) throws(ExoError) {
+    _ = try call(.protect, address, pages, rights.raw)
+  }
+
+  /// Maps every entry, in order; throws the first failure (`mapBatchOutcome` says which entry).
+  public static func mapBatch(_ entries: UnsafeBufferPointer<MapBatchEntry>) throws(ExoError) {
+    let result = mapBatchOutcome(entries)
+    if let error = result.error { throw error }
+  }
+
+  /// How many entries were mapped, and the error that stopped the batch at
+  /// entry `mapped`, if one did.
+  public static func mapBatchOutcome(_ entries: UnsafeBufferPointer<MapBatchEntry>) -> (mapped: Int, error: ExoError?) {
+    let address = UInt64(UInt(bitPattern: entries.baseAddress))
+    let (status, value) = outcome(.mapBatch, address, UInt64(entries.count))
+    return (Int(value), status == 0 ? nil : (ExoError(rawValue: status) ?? .badArgument))
+  }
+
+  /// Registers (or, with entry 0, removes) the exception upcall.
+  public static func setExceptionHandler(entry: UInt64, stack: UInt64, shared: UInt64) throws(ExoError) {
+    _ = try call(.setExceptionHandler, entry, stack, shared)
   }
 }

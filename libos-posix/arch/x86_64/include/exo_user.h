@@ -3,6 +3,27 @@
  * from secure-bindings/KernelCall.swift; nothing here names a call. */
 #ifndef EXO_USER_H
 #define EXO_USER_H
+
+/* The exception slot in the page an env shares with the kernel, as
+ * secure-bindings/ExceptionSlot.swift defines it (a host test keeps the two
+ * equal); exception.S reads and writes the slot through these. */
+#define EXO_SLOT_UPCALLS_DISABLED 0
+#define EXO_SLOT_VECTOR 8
+#define EXO_SLOT_ERROR 16
+#define EXO_SLOT_FAULT_ADDRESS 24
+#define EXO_SLOT_RIP 32
+#define EXO_SLOT_RFLAGS 40
+#define EXO_SLOT_RSP 48
+#define EXO_SLOT_GPRS 56 /* RAX RBX RCX RDX RSI RDI RBP R8..R15 */
+#define EXO_SLOT_GPR_COUNT 15
+#define EXO_SLOT_FPU 512 /* FXSAVE area, 16-byte aligned */
+#define EXO_SLOT_SIZE 1024
+/* The System V red zone below RSP, which the resume must not touch. */
+#define EXO_RED_ZONE 128
+/* The stack the exception handler runs on (exception.S's .bss). */
+#define EXO_EXCEPTION_STACK_SIZE (16 * 1024)
+
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 struct exo_call_result { uint64_t status, value; };
@@ -38,4 +59,23 @@ static inline uint64_t exo_try_divide(uint64_t a, uint64_t b) {
 static inline uint64_t exo_heap_arena(void) { extern char exo_heap_storage[]; return (uint64_t)exo_heap_storage; }
 #define EXO_HEAP_ARENA_SIZE (256 * 1024)
 
+/* The time-stamp counter; under TCG with -icount it counts guest instructions. */
+static inline uint64_t exo_rdtsc(void) {
+  uint32_t low, high;
+  __asm__ volatile("rdtsc" : "=a"(low), "=d"(high) : : "memory");
+  return (uint64_t)high << 32 | low;
+}
+
+/* exception.S: the upcall entry the kernel enters, and its stack. */
+static inline uint64_t exo_exception_entry_address(void) { extern char exo_exception_entry[]; return (uint64_t)exo_exception_entry; }
+static inline uint64_t exo_exception_stack_top(void) {
+  extern char exo_exception_stack[];
+  return (uint64_t)exo_exception_stack + EXO_EXCEPTION_STACK_SIZE;
+}
+
+/* A volatile 64-bit load and store: a read of the page-table view, a touch of a page. */
+static inline uint64_t exo_load64(uint64_t address) { return *(volatile uint64_t *)address; }
+static inline void exo_store64(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
+
+#endif /* __ASSEMBLER__ */
 #endif

@@ -1,0 +1,325 @@
+// vmbench: Appel & Li's virtual-memory primitives timed as the 1995
+// exokernel paper ran them, plus the user-level fault round trip, one map,
+// one map_batch of 100 pages, a null kernel call and a bare upcall (a #UD
+// the handler steps over). Each is the median and p99 of many rdtsc deltas
+// (guest instructions under icount); the last line is the evaluation's JSON.
+import LibOSRuntime
+import SecureBindings
+import UserArch
+
+@main
+struct VMBench {
+  static let page = UserSpace.pageSize
+  /// The 100 pages the protection benchmarks work on.
+  static let bench: UInt64 = 0x4000_0000_0000
+  static let benchPages = 100
+  /// Pages the fault round trip maps from its handler.
+  static let faultArea: UInt64 = 0x4100_0000_0000
+  /// Where map and map_batch map.
+  static let mapArea: UInt64 = 0x4200_0000_0000
+  static let runs = 200
+  static let longRuns = 40
+
+  enum Mode { case none, skip, unprotect, appel1, fault }
+  nonisolated(unsafe) static var mode = Mode.none
+  nonisolated(unsafe) static var unprotected: UInt64 = 0
+  nonisolated(unsafe) static var faultFrames: [FrameCapability] = []
+  nonisolated(unsafe) static var handlerError: ExoError? = nil
+  nonisolated(unsafe) static var random: UInt64 = 0x9e37_79b9_7f4a_7c15
+
+  static func main() {
+    do throws(ExoError) {
+      try run()
+    } catch {
+      print("vmbench: kernel call failed: \(error.name.description)")
+      Exo.exit(1)
+    }
+  }
+
+  static func run() throws(ExoError) {
+    let (accel, unit): (StaticString, StaticString) =
+      App.argumentIs("icount") ? ("icount", "instructions") : App.argumentIs("kvm") ? ("kvm", "cycles") : ("tcg", "cycles")
+    try Exceptions.install(handle)
+    let kernel = ExoPageKernel()
+    for i in 0..<benchPages {
+      let address = bench + UInt64(i) * page
+      try kernel.mapSupplyingTables(address, try Exo.frameAlloc(), .write)
+      exo_store64(address, UInt64(i))  // dirty, for the dirty benchmark
+    }
+    calibrate()
+
+    var results: [(StaticString, (median: UInt64, p99: UInt64))] = []
+    results.append(("null_call", nullCall()))
+    results.append(("upcall", upcall()))
+    results.append(("dirty", try dirty()))
+    results.append(("prot1", try prot1()))
+    results.append(("prot100", try prot100()))
+    results.append(("unprot100", try unprot100()))
+    results.append(("trap", try trap()))
+    results.append(("appel1", try appel1()))
+    results.append(("appel2", try appel2()))
+    results.append(("fault", try faultRoundTrip()))
+    results.append(("map", try mapOne()))
+    results.append(("map_batch100", try mapBatch()))
+    if let handlerError { throw handlerError }
+
+    print("vmbench: \(Exceptions.count) exceptions handled at user level; rdtsc pair \(Samples.overhead) \(unit.description) subtracted")
+    var json = "{\"bench\": \"vmbench\", \"accel\": \"\(accel.description)\", \"unit\": \"\(unit.description)\", \"results\": {"
+    for (i, (name, r)) in results.enumerated() {
+      json += "\(i == 0 ? "" : ", ")\"\(name.description)\": {\"median\": \(r.median), \"p99\": \(r.p99)}"
+    }
+    json += "}}"
+    print(json)
+  }
+
+  // MARK: the handler
+
+  /// Resolves the faults each benchmark provokes; anything else is a bug.
+  static func handle(_ state: ExceptionState) -> Bool {
+    if mode == .skip && state.vector == 6 {
+      state.rip += 2  // past the ud2
+      return true
+    }
+    guard let fault = state.pageFault else { return false }
+    do throws(ExoError) {
+      switch mode {
+      case .none, .skip:
+        return false
+      case .unprotect:
+        try Exo.protect(fault.page, pages: 1, .write)
+      case .appel1:
+        // Protect the page unprotected last, unprotect the faulting one.
+        try Exo.protect(unprotected, pages: 1, .readOnly)
+        try Exo.protect(fault.page, pages: 1, .write)
+        unprotected = fault.page
+      case .fault:
+        let frame = try Exo.frameAlloc()
+        try ExoPageKernel().mapSupplyingTables(fault.page, frame, .write)
+        faultFrames.append(frame)
+      }
+      return true
+    } catch {
+      handlerError = error
+      return false
+    }
+  }
+
+  // MARK: the benchmarks
+
+  static func calibrate() {
+    var s = Samples(capacity: 1000)
+    for _ in 0..<1000 {
+      let t0 = exo_rdtsc()
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    Samples.overhead = s.summary().median
+  }
+
+  static func nullCall() -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    for _ in 0..<runs {
+      let t0 = exo_rdtsc()
+      _ = Exo.envSelf()
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    return s.summary()
+  }
+
+  /// The exception path alone: a #UD, the handler steps over it, resume.
+  static func upcall() -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    mode = .skip
+    for _ in 0..<runs {
+      let t0 = exo_rdtsc()
+      exo_try_ud2()
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    mode = .none
+    return s.summary()
+  }
+
+  /// Whether a page is dirty: one load of its level-1 entry through the view.
+  static func dirty() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    var dirtyPages = 0
+    for i in 0..<runs {
+      let entry = PageTableView.entryAddress(of: bench + UInt64(i % benchPages) * page, level: 1)
+      let t0 = exo_rdtsc()
+      let isDirty = exo_load64(entry) & PageTableView.dirty != 0
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+      if isDirty { dirtyPages += 1 }
+    }
+    if dirtyPages != runs { print("vmbench: only \(dirtyPages) of \(runs) written pages read as dirty") }
+    return s.summary()
+  }
+
+  static func prot1() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    for i in 0..<runs {
+      let address = bench + UInt64(i % benchPages) * page
+      let t0 = exo_rdtsc()
+      try Exo.protect(address, pages: 1, .readOnly)
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+      try Exo.protect(address, pages: 1, .write)
+    }
+    return s.summary()
+  }
+
+  static func prot100() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: longRuns)
+    for _ in 0..<longRuns {
+      let t0 = exo_rdtsc()
+      try Exo.protect(bench, pages: UInt64(benchPages), .readOnly)
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+      try Exo.protect(bench, pages: UInt64(benchPages), .write)
+    }
+    return s.summary()
+  }
+
+  static func unprot100() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: longRuns)
+    for _ in 0..<longRuns {
+      try Exo.protect(bench, pages: UInt64(benchPages), .readOnly)
+      let t0 = exo_rdtsc()
+      try Exo.protect(bench, pages: UInt64(benchPages), .write)
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    return s.summary()
+  }
+
+  /// A write to a read-only page; the handler unprotects it; the write retries.
+  static func trap() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    mode = .unprotect
+    for i in 0..<runs {
+      let address = bench + UInt64(i % benchPages) * page
+      try Exo.protect(address, pages: 1, .readOnly)
+      let t0 = exo_rdtsc()
+      exo_store64(address, UInt64(i))
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    mode = .none
+    return s.summary()
+  }
+
+  /// All pages protected but one; a write to a random protected page; the
+  /// handler protects the one left open and unprotects the faulting one.
+  static func appel1() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    try Exo.protect(bench + page, pages: UInt64(benchPages - 1), .readOnly)
+    unprotected = bench
+    mode = .appel1
+    for i in 0..<runs {
+      var address = bench + (next() % UInt64(benchPages)) * page
+      if address == unprotected { address = bench + ((address - bench) / page + 1) % UInt64(benchPages) * page }
+      let t0 = exo_rdtsc()
+      exo_store64(address, UInt64(i))
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    mode = .none
+    try Exo.protect(bench, pages: UInt64(benchPages), .write)
+    return s.summary()
+  }
+
+  /// Protect 100 pages, then write each in random order, the handler
+  /// unprotecting each; per page.
+  static func appel2() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: longRuns)
+    var order = Array(0..<benchPages)
+    mode = .unprotect
+    for _ in 0..<longRuns {
+      for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
+      let t0 = exo_rdtsc()
+      try Exo.protect(bench, pages: UInt64(benchPages), .readOnly)
+      for j in order { exo_store64(bench + UInt64(j) * page, UInt64(j)) }
+      let t1 = exo_rdtsc()
+      let total = t1 &- t0
+      s.add(value: (total > Samples.overhead ? total - Samples.overhead : 0) / UInt64(benchPages))
+    }
+    mode = .none
+    return s.summary()
+  }
+
+  /// A write to an unmapped page; the handler takes a frame and maps it.
+  static func faultRoundTrip() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    let batch = 50
+    faultFrames.reserveCapacity(batch)
+    try prime(faultArea)
+    mode = .fault
+    for round in 0..<(runs / batch) {
+      for j in 0..<batch {
+        let address = faultArea + UInt64(j) * page
+        let t0 = exo_rdtsc()
+        exo_store64(address, UInt64(round))
+        let t1 = exo_rdtsc()
+        s.add(t0, t1)
+      }
+      try Exo.unmap(faultArea, pages: UInt64(batch))
+      for frame in faultFrames { try Exo.frameFree(frame) }
+      faultFrames.removeAll(keepingCapacity: true)
+    }
+    mode = .none
+    return s.summary()
+  }
+
+  static func mapOne() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: runs)
+    try prime(mapArea)
+    let frame = try Exo.frameAlloc()
+    for _ in 0..<runs {
+      let t0 = exo_rdtsc()
+      try Exo.map(mapArea, frame, .write)
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+      try Exo.unmap(mapArea, pages: 1)
+    }
+    try Exo.frameFree(frame)
+    return s.summary()
+  }
+
+  static func mapBatch() throws(ExoError) -> (median: UInt64, p99: UInt64) {
+    var s = Samples(capacity: longRuns)
+    var entries: [MapBatchEntry] = []
+    for i in 0..<benchPages {
+      entries.append(MapBatchEntry(address: mapArea + UInt64(i) * page, capability: try Exo.frameAlloc(), rights: .write))
+    }
+    for _ in 0..<longRuns {
+      let t0 = exo_rdtsc()
+      let result = entries.withUnsafeBufferPointer { Exo.mapBatchOutcome($0) }
+      let t1 = exo_rdtsc()
+      if let error = result.error { throw error }
+      s.add(t0, t1)
+      try Exo.unmap(mapArea, pages: UInt64(benchPages))
+    }
+    for entry in entries { try Exo.frameFree(FrameCapability(raw: entry.capability)) }
+    return s.summary()
+  }
+
+  // MARK: helpers
+
+  /// Maps and unmaps one page so that the tables covering `address` exist
+  /// before anything is timed there.
+  static func prime(_ address: UInt64) throws(ExoError) {
+    let frame = try Exo.frameAlloc()
+    try ExoPageKernel().mapSupplyingTables(address, frame, .write)
+    try Exo.unmap(address, pages: 1)
+    try Exo.frameFree(frame)
+  }
+
+  static func next() -> UInt64 {
+    random ^= random << 13
+    random ^= random >> 7
+    random ^= random << 17
+    return random
+  }
+}

@@ -1,0 +1,64 @@
+// User-level exception handling: registers the upcall entry (exception.S)
+// with the kernel, with a shared page and a stack, and dispatches each
+// exception to the handler the app or the libOS installed. An exception no
+// handler resolves ends the app with a one-line report.
+import LibOSPosix
+import SecureBindings
+import UserArch
+
+public enum Exceptions {
+  /// Where the shared page is mapped: its own PML4 slot (252), away from
+  /// images, stack, mmap regions and the page-table view (slot 254).
+  public static let sharedPage: UInt64 = 0x7e00_0000_0000
+  /// An unresolved exception exits with this plus the vector (142 for #PF),
+  /// as a shell reports 128 + a signal.
+  public static let unresolvedStatusBase: Int32 = 128
+
+  /// Returns true when it resolved the exception; the thread then resumes
+  /// with the (possibly changed) saved state.
+  public typealias Handler = (ExceptionState) -> Bool
+
+  nonisolated(unsafe) static var handler: Handler? = nil
+  nonisolated(unsafe) public internal(set) static var isRegistered = false
+  nonisolated(unsafe) public internal(set) static var count: UInt64 = 0
+
+  /// Makes `handler` the one that sees every exception; registers the upcall
+  /// with the kernel the first time (one frame for the shared page, plus the
+  /// page tables it needs).
+  public static func install(_ handler: @escaping Handler) throws(ExoError) {
+    Exceptions.handler = handler
+    guard !isRegistered else { return }
+    let frame = try Exo.frameAlloc()
+    do {
+      try ExoPageKernel().mapSupplyingTables(sharedPage, frame, .write)
+    } catch {
+      try? Exo.frameFree(frame)
+      throw error
+    }
+    try Exo.setExceptionHandler(
+      entry: exo_exception_entry_address(), stack: exo_exception_stack_top(), shared: sharedPage)
+    isRegistered = true
+  }
+
+  /// Prints the one-line report and exits; the app had no answer.
+  static func unresolved(_ state: ExceptionState) -> Never {
+    let vector = state.vector
+    if Console.count > 0 { print("") }  // the report starts a line of its own
+    print(
+      "unresolved \(ExceptionState.mnemonic(vector).description) at rip 0x\(hex(state.rip)), address 0x\(hex(state.faultAddress)), error 0x\(hex(state.errorCode))"
+    )
+    Exo.exit(unresolvedStatusBase + Int32(truncatingIfNeeded: vector & 0xff))
+  }
+
+  static func hex(_ value: UInt64) -> String { String(value, radix: 16) }
+}
+
+/// exception.S calls this with the shared page; it returns only if the
+/// exception was resolved, and exception.S then resumes the thread.
+@_cdecl("exo_exception_dispatch")
+func exceptionDispatch(_ page: UnsafeMutableRawPointer) {
+  Exceptions.count &+= 1
+  let state = ExceptionState(page: page)
+  if let handler = Exceptions.handler, handler(state) { return }
+  Exceptions.unresolved(state)
+}
