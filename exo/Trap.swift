@@ -5,15 +5,19 @@
 // vector says who runs.
 import SecureBindings
 
-nonisolated(unsafe) var currentEnv: EnvID? = nil
 /// The running env's slot; a constant-initialised global, so reading it
 /// costs no lazy-initialisation check on the kernel-call path.
 nonisolated(unsafe) var runningEnv: UnsafeMutablePointer<Env>? = nil
 
 /// What happens after a trap has been handled.
 enum AfterTrap {
+  /// The same env goes on, through every check of an env switch.
   case resume
+  /// The same env goes on at an entry the kernel chose and checked (an upcall).
+  case upcall
+  /// The next env in the slice vector runs.
   case yield
+  /// The env is gone; the next one runs.
   case gone
 }
 
@@ -25,22 +29,22 @@ enum AfterTrap {
 func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   guard let env = runningEnv else { panic("kernel call with no env running") }
   switch KernelCalls.dispatch(env) {
-  case .resume: UserMode.returnToCaller(frame)
+  case .resume, .upcall: UserMode.returnToCaller(frame)
   case .yield, .gone: runNext(after: env.pointee.id)
   }
 }
 
 @_cdecl("exo_trap")
 func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
-  guard frame.pointee.isFromUserMode, let id = currentEnv else { panic(trap: frame) }
-  frame.pointee.recoverSyscallFault()
-  let env = envTable[id]
+  guard frame.pointee.isFromUserMode, let env = runningEnv else { panic(trap: frame) }
   // Entries from ring 3 push straight into the env's slot; only the IST
   // vectors (NMI, #DF, #MC) arrive on a stack of their own.
   if frame != env.pointee.registers { env.pointee.registers.pointee = frame.pointee }
-  let vector = frame.pointee.trapVector
+  let registers = env.pointee.registers
+  let vector = registers.pointee.trapVector
+  if vector == Vectors.pageFault { registers.pointee.recoverSyscallFault() }
   let after: AfterTrap
-  if frame.pointee.isKernelCall {
+  if registers.pointee.isKernelCall {
     after = KernelCalls.dispatch(env)
   } else if vector == Vectors.machineCheck {
     panic(trap: frame)
@@ -53,14 +57,16 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   }
   switch after {
   case .resume: run(env)
-  case .yield, .gone: runNext(after: id)
+  case .upcall: UserMode.returnToCaller(registers)
+  case .yield, .gone: runNext(after: env.pointee.id)
   }
 }
 
 /// The exception upcall: the saved state goes into the env's shared page,
 /// upcalls are marked disabled there, and the env's handler runs on its own
 /// stack. An env with no handler, or one already handling an exception
-/// (the word still set), is killed.
+/// (the word still set), is killed. Nothing else changes hands, so the env
+/// goes straight back to ring 3.
 func deliverException(_ env: UnsafeMutablePointer<Env>, vector: UInt64) -> AfterTrap {
   guard env.pointee.exceptionEntry != 0 else {
     kill(env, vector: vector)
@@ -71,12 +77,12 @@ func deliverException(_ env: UnsafeMutablePointer<Env>, vector: UInt64) -> After
     kill(env, vector: vector, inHandler: true)
     return .gone
   }
-  env.pointee.registers.pointee.save(into: shared)
+  let registers = env.pointee.registers
+  registers.pointee.save(into: shared)
   shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
-  env.pointee.registers.pointee = UserMode.initialRegisters(
-    entry: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack,
-    arguments: (env.pointee.sharedPageAddress, 0, 0))
-  return .resume
+  registers.pointee.redirect(
+    to: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress)
+  return .upcall
 }
 
 /// The one-line report of a user-mode exception, then the env is gone.
@@ -110,7 +116,6 @@ func run(_ env: UnsafeMutablePointer<Env>) -> Never {
     retire(env)
     runNext(after: env.pointee.id)
   }
-  currentEnv = env.pointee.id
   runningEnv = env
   SliceVector.arm(for: env)
   UserMode.enter(env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
@@ -122,7 +127,6 @@ func runNext(after id: EnvID) -> Never {
 }
 
 func allEnvsExited() -> Never {
-  currentEnv = nil
   runningEnv = nil
   if Console.firstEnvLineTSC != 0 {
     KernelLine().text("boot: first env line after ").decimal(Console.firstEnvLineTSC &- Machine.kernelEntryTSC)

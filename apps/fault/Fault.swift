@@ -1,12 +1,29 @@
-// fault: takes a user-mode exception on purpose. The kernel must kill this
-// env alone, with a one-line report, and let the others run on.
+// fault: takes a user-mode exception on purpose. Without a handler the
+// kernel must kill this env alone, with a one-line report, and let the
+// others run on; with one (`fault:handled`) the libOS resolves it itself.
 import LibOSRuntime
 import UserArch
 
 @main
 struct Fault {
   static func main() {
-    if App.argumentIs("ud") {
+    if App.argumentIs("handled") {
+      // The libOS's own handler takes the #UD and steps over the ud2: the
+      // kernel only delivers it, and the app resumes without a kernel call.
+      do throws(ExoError) {
+        try Exceptions.install { state in
+          guard state.vector == 6 else { return false }
+          state.rip += 2
+          return true
+        }
+      } catch {
+        print("could not install a handler: error \(error.rawValue)")
+        Exo.exit(2)
+      }
+      exo_try_ud2()
+      print("handled #UD at user level \(Exceptions.count) time(s) and resumed")
+      Exo.exit(0)
+    } else if App.argumentIs("ud") {
       print("executing ud2")
       exo_try_ud2()
     } else if App.argumentIs("divide") {

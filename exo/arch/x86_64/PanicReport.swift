@@ -7,7 +7,7 @@ func panic(trap frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   let r = frame.pointee
   let line = KernelLine().text("PANIC: ").text(Vectors.name(r.vector)).text(" in kernel mode, error ").hex(r.error)
     .text(", rip ").hex(r.rip).text(", cr2 ").hex(x86_read_cr2()).text(", env ")
-  if let id = currentEnv { line.env(envTable[id].pointee) } else { line.text("none") }
+  if let env = runningEnv { line.env(env.pointee) } else { line.text("none") }
   line.end()
   KernelLine().text("PANIC: rax ").hex(r.rax).text(" rbx ").hex(r.rbx).text(" rcx ").hex(r.rcx).text(" rdx ").hex(r.rdx)
     .text(" rsi ").hex(r.rsi).text(" rdi ").hex(r.rdi).text(" rbp ").hex(r.rbp).text(" rsp ").hex(r.rsp).end()

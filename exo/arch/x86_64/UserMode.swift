@@ -78,6 +78,16 @@ enum UserMode {
 
 extension UserRegisters {
   var isFromUserMode: Bool { cs & 3 == 3 }
+
+  /// Sends the env to an upcall entry: only what the upcall needs changes
+  /// (RIP, RSP, RDI and RFLAGS with DF clear); the other registers are the
+  /// env's own and carry nothing of the kernel's.
+  mutating func redirect(to entry: UInt64, stack: UInt64, argument: UInt64) {
+    rip = entry
+    rsp = stack
+    rdi = argument
+    rflags = UserMode.interruptFlag
+  }
   var isKernelCall: Bool { vector == UserMode.syscallVector }
   var trapVector: UInt64 { vector }
   var errorCode: UInt64 { error }
