@@ -196,12 +196,14 @@ enum MemoryCalls {
     env.pointee.exceptionStack = stack
     env.pointee.sharedPageAddress = shared
     env.pointee.sharedFrame = frame
+    publishUpcall(env)
   }
 
   static func unregisterHandler(_ env: EnvRef) {
     guard env.pointee.exceptionEntry != 0 else { return }
     frameBindings.unpin(env.pointee.sharedFrame)
     env.pointee.exceptionEntry = 0
+    publishUpcall(env)
   }
 
   // MARK: checks shared by the calls

@@ -85,6 +85,14 @@ func deliverException(_ env: UnsafeMutablePointer<Env>, vector: UInt64) -> After
   return .upcall
 }
 
+/// Keeps trap.S's exception fast path describing the running env.
+func publishUpcall(_ env: UnsafeMutablePointer<Env>) {
+  let hasHandler = env.pointee.exceptionEntry != 0
+  UserMode.setUpcall(
+    shared: hasHandler ? Machine.physical(env.pointee.sharedFrame.physicalAddress) : nil,
+    entry: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress)
+}
+
 /// The one-line report of a user-mode exception, then the env is gone.
 func kill(_ env: UnsafeMutablePointer<Env>, vector: UInt64, inHandler: Bool = false) {
   let line = KernelLine().text("env ").env(env.pointee).text(" killed: ")
@@ -116,7 +124,10 @@ func run(_ env: UnsafeMutablePointer<Env>) -> Never {
     retire(env)
     runNext(after: env.pointee.id)
   }
-  runningEnv = env
+  if runningEnv != env {
+    runningEnv = env
+    publishUpcall(env)
+  }
   SliceVector.arm(for: env)
   UserMode.enter(env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
 }

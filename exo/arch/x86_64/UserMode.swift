@@ -54,6 +54,12 @@ enum UserMode {
     exo_resume(registers)
   }
 
+  /// Tells trap.S's exception fast path about the running env's upcall;
+  /// nil `shared` means the env has no handler.
+  static func setUpcall(shared: UnsafeMutableRawPointer?, entry: UInt64, stack: UInt64, argument: UInt64) {
+    x86_set_upcall(UInt64(UInt(bitPattern: shared)), entry, stack, argument)
+  }
+
   static func enter(
     _ registers: UnsafeMutablePointer<UserRegisters>, space: AddressSpace, fpu: UnsafeMutablePointer<FPUState>
   ) -> Never {

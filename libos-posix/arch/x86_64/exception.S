@@ -1,6 +1,6 @@
 /* The exception upcall: the kernel enters here in ring 3 with RDI = the
- * shared page (state saved, upcalls-disabled word set), RSP = the stack
- * below, DF clear. Saves FP state, runs the Swift dispatcher, and resumes
+ * shared page (the trap, RIP, RFLAGS, RSP and RAX, RCX, RDI, the registers it
+ * clobbered, saved there, upcalls-disabled word set), RSP = the stack below, DF clear. Saves FP state, runs the Swift dispatcher, and resumes
  * the faulting code without entering the kernel. */
 #include "include/exo_user.h"
 
@@ -18,6 +18,20 @@
 .globl exo_exception_entry
 .type exo_exception_entry, @function
 exo_exception_entry:
+  /* The kernel saved only what it clobbered (the trap, RIP, RFLAGS, RSP,
+   * RAX, RCX, RDI); every other register is still the thread's. */
+  movq %rbx, GPR(1)(%rdi)
+  movq %rdx, GPR(3)(%rdi)
+  movq %rsi, GPR(4)(%rdi)
+  movq %rbp, GPR(6)(%rdi)
+  movq %r8, GPR(7)(%rdi)
+  movq %r9, GPR(8)(%rdi)
+  movq %r10, GPR(9)(%rdi)
+  movq %r11, GPR(10)(%rdi)
+  movq %r12, GPR(11)(%rdi)
+  movq %r13, GPR(12)(%rdi)
+  movq %r14, GPR(13)(%rdi)
+  movq %r15, GPR(14)(%rdi)
   fxsave64 EXO_SLOT_FPU(%rdi)       /* the handler's Swift code may use SSE */
   movq %rdi, %rbx                    /* callee-saved: survives the dispatcher */
   call exo_exception_dispatch        /* returns only if the exception was resolved */

@@ -39,15 +39,86 @@ vector_stubs:
   pushq $0
   .endif
   pushq $vector
+  .if (vector < 32) && (vector != 2) && (vector != 8) && (vector != 18)
+  jmp exception_common
+  .else
   jmp trap_common
+  .endif
   .set vector, vector + 1
 .endr
+
+/* The exception upcall's fast path [Engler95: exception dispatch in 18
+ * instructions]. For an exception in ring 3 whose env has a handler and has
+ * upcalls enabled, write what the upcall clobbers into the shared page
+ * (trap, CR2, RIP, RFLAGS, RSP, and RAX, RCX, RDI, the registers used
+ * here), set the disabled word, and IRETQ to the handler: every other
+ * register is still the env's own, and the handler's entry saves it. Any
+ * other case takes the full path, with the registers pushed in the same
+ * order trap_common pushes them. exo/Trap.swift (deliverException) is the
+ * same upcall in Swift; upcall_* below describe the running env. */
+exception_common:
+  testb $3, 24(%rsp)              /* CS: from ring 0 it is a kernel fault */
+  jz trap_common
+  pushq %rax
+  pushq %rcx
+  movq upcall_shared(%rip), %rax  /* the shared page through the direct map, or upcall_none */
+  cmpq $0, (%rax)
+  jne 1f                          /* no handler, or a fault in the handler: the full path kills */
+  testb $0x80, 39(%rsp)
+  jnz 1f                          /* RIP in the kernel half: SYSCALL as nested KVM delivers it */
+  /* Offsets: RCX 0, RAX 8, vector 16, error 24, RIP 32, CS 40, RFLAGS 48, RSP 56. */
+  movq 16(%rsp), %rcx
+  movq %rcx, 8(%rax)              /* ExceptionSlot.vector */
+  movq 24(%rsp), %rcx
+  movq %rcx, 16(%rax)             /* error */
+  movq %cr2, %rcx
+  movq %rcx, 24(%rax)             /* faultAddress */
+  movq 32(%rsp), %rcx
+  movq %rcx, 32(%rax)             /* rip */
+  movq 48(%rsp), %rcx
+  movq %rcx, 40(%rax)             /* rflags */
+  movq 56(%rsp), %rcx
+  movq %rcx, 48(%rax)             /* rsp */
+  movq 8(%rsp), %rcx
+  movq %rcx, 56(%rax)             /* RAX, general register 0 */
+  movq (%rsp), %rcx
+  movq %rcx, 72(%rax)             /* RCX, 2 */
+  movq %rdi, 96(%rax)             /* RDI, 5 */
+  movq $1, (%rax)                 /* upcalls disabled */
+  movq upcall_entry(%rip), %rcx
+  movq %rcx, 32(%rsp)
+  movq upcall_stack(%rip), %rcx
+  movq %rcx, 56(%rsp)
+  movq $0x202, 48(%rsp)           /* IF only: DF clear, no IOPL */
+  movq upcall_argument(%rip), %rdi
+  popq %rcx
+  popq %rax
+  addq $16, %rsp                  /* vector, error code */
+  iretq
+1:
+  popq %rcx                       /* back into trap_common's order */
+  pushq %rbx
+  pushq %rcx
+  pushq %rdx
+  pushq %rsi
+  pushq %rdi
+  pushq %rbp
+  pushq %r8
+  pushq %r9
+  pushq %r10
+  pushq %r11
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  jmp trap_saved
 
 /* From ring 3 the CPU pushed the frame at TSS.RSP0, the top of the running
  * env's register slot, so the registers land there; then the kernel stack
  * takes over. A trap in ring 0 stays on the stack it came in on. */
 trap_common:
   SAVE_REGISTERS
+trap_saved:
   cld
   movq %rsp, %rdi
   testb $3, 144(%rsp)             /* CS of the trapped code */
@@ -179,10 +250,27 @@ memcmp:
 2:
   ret
 
+.section .rodata
+.p2align 3
+upcall_none:
+  .quad 1                         /* reads as "upcalls disabled": the full path decides */
+
 .bss
 .p2align 3
 syscall_user_rsp:
   .skip 8
 .globl entry_frame_top
 entry_frame_top:
+  .skip 8
+/* The running env's exception upcall (UserMode.swift keeps these current):
+ * its shared page through the direct map (0: no handler), the handler's
+ * entry and stack, and the shared page's user address for RDI. */
+.globl upcall_shared, upcall_entry, upcall_stack, upcall_argument, upcall_none
+upcall_shared:
+  .skip 8                         /* never 0 once an env runs: upcall_none stands for "no handler" */
+upcall_entry:
+  .skip 8
+upcall_stack:
+  .skip 8
+upcall_argument:
   .skip 8

@@ -62,6 +62,10 @@ X86_SYMBOL(x86_frame_owners_address, frame_owners)
 X86_SYMBOL(x86_frame_free_stack_address, frame_free_stack)
 static inline uint64_t x86_entry_frame_top(void) { extern uint64_t entry_frame_top; return entry_frame_top; }
 static inline void x86_set_entry_frame_top(uint64_t v) { extern uint64_t entry_frame_top; entry_frame_top = v; }
+static inline void x86_set_upcall(uint64_t shared, uint64_t entry, uint64_t stack, uint64_t argument) {
+  extern uint64_t upcall_shared, upcall_entry, upcall_stack, upcall_argument, upcall_none;
+  upcall_shared = shared ? shared : (uint64_t)&upcall_none; upcall_entry = entry; upcall_stack = stack; upcall_argument = argument;
+}
 static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry_tsc; return kernel_entry_tsc; }
 
 
