@@ -20,22 +20,54 @@ struct Env {
   var slices: UInt64 = 0
   /// Slices left in the current turn (SliceVector).
   var slicesLeft: UInt64 = 0
-  /// The saved user state. Kernel entries push it here directly (trap.S):
-  /// the top of this slot is the entry stack while the env runs.
+  /// The saved user state of the context that runs next for this env: its
+  /// main context, or its activation serving a protected control transfer.
+  /// Kernel entries push it here directly (trap.S): the top of this slot is
+  /// the entry stack while the context runs.
   var registers: UnsafeMutablePointer<UserRegisters>
+  /// FXSAVE image of that context, 16-byte aligned.
+  var fpu: UnsafeMutablePointer<FPUState>
+  let mainRegisters: UnsafeMutablePointer<UserRegisters>
+  let mainFPU: UnsafeMutablePointer<FPUState>
+  let activationRegisters: UnsafeMutablePointer<UserRegisters>
+  let activationFPU: UnsafeMutablePointer<FPUState>
+  /// Protected control transfer (`pct_listen`): the entry, its stack, and a
+  /// bit per env id allowed to call.
+  var pctEntry: UInt64 = 0
+  var pctStack: UInt64 = 0
+  var pctCallers: UInt64 = 0
+  /// The caller this env's activation is serving, if any.
+  var serving: EnvID? = nil
+  /// The callee this env's main context waits on in a synchronous call.
+  var waitingOn: EnvID? = nil
   var line = ConsoleLine()
   /// The exception upcall (`set_exception_handler`); no handler when `entry` is 0.
   var exceptionEntry: UInt64 = 0
   var exceptionStack: UInt64 = 0
   var sharedPageAddress: UInt64 = 0
   var sharedFrame = Frame(number: 0)
-  /// FXSAVE image, 16-byte aligned, outside the struct so the table can move nothing.
-  var fpu: UnsafeMutablePointer<FPUState>
 
+  /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {
     self.id = id
     self.registers = registers
     self.fpu = fpu
+    mainRegisters = registers
+    mainFPU = fpu
+    activationRegisters = registers + 1
+    activationFPU = fpu + 1
+  }
+
+  var inActivation: Bool { registers == activationRegisters }
+
+  mutating func useMain() {
+    registers = mainRegisters
+    fpu = mainFPU
+  }
+
+  mutating func useActivation() {
+    registers = activationRegisters
+    fpu = activationFPU
   }
 }
 
@@ -46,13 +78,15 @@ struct EnvTable {
 
   init() {
     slots = UnsafeMutablePointer<Env>.allocate(capacity: Limits.maxEnvs)
-    let fpuAreas = UnsafeMutablePointer<FPUState>.allocate(capacity: Limits.maxEnvs)
-    // 16-byte aligned (the boot arena aligns every block so), as the CPU
-    // aligns RSP0 before it pushes an interrupt frame.
-    let registerSlots = UnsafeMutablePointer<UserRegisters>.allocate(capacity: Limits.maxEnvs)
+    // Two contexts per env (main, activation). 16-byte aligned (the boot
+    // arena aligns every block so), as the CPU aligns RSP0 before it pushes
+    // an interrupt frame and FXSAVE needs.
+    let fpuAreas = UnsafeMutablePointer<FPUState>.allocate(capacity: 2 * Limits.maxEnvs)
+    let registerSlots = UnsafeMutablePointer<UserRegisters>.allocate(capacity: 2 * Limits.maxEnvs)
+    for i in 0..<2 * Limits.maxEnvs { (registerSlots + i).initialize(to: UserMode.emptyRegisters) }
     for i in 0..<Limits.maxEnvs {
-      (registerSlots + i).initialize(to: UserMode.emptyRegisters)
-      (slots + i).initialize(to: Env(id: EnvID(UInt16(i + 1)), registers: registerSlots + i, fpu: fpuAreas + i))
+      (slots + i).initialize(
+        to: Env(id: EnvID(UInt16(i + 1)), registers: registerSlots + 2 * i, fpu: fpuAreas + 2 * i))
     }
   }
 

@@ -56,7 +56,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
       KernelLine().text("module ").decimal(UInt64(i + 1)).text(" refused: ").text(error.reason).end()
     }
   }
-  if let first = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { run(envTable[first]) }
+  if let first = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { startTurn(envTable[first]) }
   allEnvsExited()
 }
 

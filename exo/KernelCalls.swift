@@ -19,6 +19,14 @@ enum KernelCalls {
       _ = finish(env, .success(0))
       SliceVector.yielded()
       return .yield
+    case .pctCall:
+      do throws(CallFailure) {
+        return .transfer(try ControlTransfer.call(env, a.0, (a.1, a.2, a.3)))
+      } catch { return finish(env, .failure(error)) }
+    case .pctReply:
+      do throws(CallFailure) {
+        return .transfer(try ControlTransfer.reply(env, a.0))
+      } catch { return finish(env, .failure(error)) }
     default:
       return finish(env, perform(call, env, a))
     }
@@ -41,7 +49,8 @@ enum KernelCalls {
       case .setExceptionHandler: try MemoryCalls.setExceptionHandler(env, a.0, a.1, a.2)
       case .frameGrant: try MemoryCalls.frameGrant(env, a.0, a.1, a.2)
       case .frameRevoke: try MemoryCalls.frameRevoke(env, a.0, a.1)
-      case .exit, .yield: break  // handled by dispatch: they do not return to the caller
+      case .pctListen: try ControlTransfer.listen(env, a.0, a.1, a.2)
+      case .exit, .yield, .pctCall, .pctReply: break  // handled by dispatch: they switch contexts
       }
       return .success(0)
     } catch {

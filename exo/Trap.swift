@@ -19,6 +19,8 @@ enum AfterTrap {
   case yield
   /// The env is gone; the next one runs.
   case gone
+  /// A protected control transfer: this env's context runs now, in the same turn.
+  case transfer(UnsafeMutablePointer<Env>)
 }
 
 /// SYSCALL's entry (trap.S has pushed the caller's registers into its slot).
@@ -30,7 +32,8 @@ func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   guard let env = runningEnv else { panic("kernel call with no env running") }
   switch KernelCalls.dispatch(env) {
   case .resume, .upcall: UserMode.returnToCaller(frame)
-  case .yield, .gone: runNext(after: env.pointee.id)
+  case .transfer(let target): enterContext(target)
+  case .yield, .gone: endTurn()
   }
 }
 
@@ -51,14 +54,15 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   } else if vector < 32 && vector != Vectors.nmi {
     after = deliverException(env, vector: vector)
   } else if vector == LocalAPIC.timerVector {
-    after = SliceVector.expired(env)
+    after = SliceVector.expired(turnOwner ?? env)
   } else {
     after = .resume  // NMI, or a spurious APIC or PIC interrupt: nothing to do
   }
   switch after {
-  case .resume: run(env)
+  case .resume: enterContext(env)
   case .upcall: UserMode.returnToCaller(registers)
-  case .yield, .gone: runNext(after: env.pointee.id)
+  case .transfer(let target): enterContext(target)
+  case .yield, .gone: endTurn()
   }
 }
 
@@ -113,27 +117,49 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   UserMode.forgetFPU(env.pointee.fpu)
   MemoryCalls.unregisterHandler(env)
   MemoryCalls.endGrants(of: env)
+  ControlTransfer.endCalls(of: env)
   _ = frameTable.releaseAll(of: env.pointee.id)
   env.pointee.framesHeld = 0
   env.pointee.state = .exited
 }
 
-func run(_ env: UnsafeMutablePointer<Env>) -> Never {
+/// The env whose turn in the slice vector it is. Its main context runs,
+/// unless it waits in a synchronous call: then the callee's activation runs
+/// in its turn, on its slices.
+nonisolated(unsafe) var turnOwner: UnsafeMutablePointer<Env>? = nil
+
+func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
+  turnOwner = owner
+  if let callee = owner.pointee.waitingOn {
+    envTable[callee].pointee.useActivation()
+    enterContext(envTable[callee])
+  }
+  owner.pointee.useMain()
+  enterContext(owner)
+}
+
+/// Runs `env`'s current context (`env.registers`) in the current turn.
+func enterContext(_ env: UnsafeMutablePointer<Env>) -> Never {
   guard UserMode.isUserAddress(env.pointee.registers.pointee.instructionPointer) else {
     KernelLine().text("env ").env(env.pointee).text(" killed: return address outside the user half").end()
     retire(env)
-    runNext(after: env.pointee.id)
+    endTurn()
   }
   if runningEnv != env {
     runningEnv = env
     publishUpcall(env)
   }
-  SliceVector.arm(for: env)
+  SliceVector.arm(for: turnOwner ?? env)
   UserMode.enter(env.pointee.registers, space: env.pointee.space, fpu: env.pointee.fpu)
 }
 
+/// The turn is over (a yield, an exit, its last slice): the next env's begins.
+func endTurn() -> Never {
+  runNext(after: (turnOwner ?? runningEnv)?.pointee.id ?? EnvID(UInt16(Limits.maxEnvs)))
+}
+
 func runNext(after id: EnvID) -> Never {
-  if let next = envTable.next(after: id) { run(envTable[next]) }
+  if let next = envTable.next(after: id) { startTurn(envTable[next]) }
   allEnvsExited()
 }
 

@@ -28,6 +28,8 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
   case tableFull = 12
   /// The env id names no live env other than the caller.
   case noSuchEnv = 13
+  /// The callee is serving another call, or the caller is itself serving one.
+  case busy = 14
 
   public var meaning: StaticString {
     switch self {
@@ -44,6 +46,7 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .frameInUse: return "the frame is mapped, a page table, a registered shared page, or granted"
     case .tableFull: return "a bounded kernel table (grants) has no room left"
     case .noSuchEnv: return "the env id names no live env other than the caller"
+    case .busy: return "the callee is serving another call, or the caller is itself serving one"
     }
   }
 
@@ -62,6 +65,7 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .frameInUse: return "frame_in_use"
     case .tableFull: return "table_full"
     case .noSuchEnv: return "no_such_env"
+    case .busy: return "busy"
     }
   }
 }

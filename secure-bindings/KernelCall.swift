@@ -22,6 +22,9 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case setExceptionHandler = 11
   case frameGrant = 12
   case frameRevoke = 13
+  case pctListen = 14
+  case pctCall = 15
+  case pctReply = 16
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -177,6 +180,36 @@ extension KernelCall {
         ],
         result: "0",
         errors: [.badCapability, .noSuchEnv, .notMapped])
+    case .pctListen:
+      return KernelCallSpec(
+        name: "pct_listen",
+        summary: "Accept protected control transfers: calls from the envs in the mask enter at `entry`, on `stack`, in an activation of the caller's own (its main context is left as it was), with RDI = the caller's env id and RSI, RDX, RCX = the three words. A zero entry stops accepting.",
+        arguments: [
+          KernelCallArgument(name: "entry", meaning: "user address of the entry"),
+          KernelCallArgument(name: "stack", meaning: "16-byte-aligned user address, the activation's initial RSP"),
+          KernelCallArgument(name: "callers", meaning: "bit i set: env i may call"),
+        ],
+        result: "0",
+        errors: [.badAddress])
+    case .pctCall:
+      return KernelCallSpec(
+        name: "pct_call",
+        summary: "Synchronous protected control transfer: move the CPU to the callee's entry with three words in registers, donating the rest of the caller's slice; the caller's main context waits and returns when the callee replies.",
+        arguments: [
+          KernelCallArgument(name: "env", meaning: "the callee's env id"),
+          KernelCallArgument(name: "word0", meaning: "passed in RSI"),
+          KernelCallArgument(name: "word1", meaning: "passed in RDX"),
+          KernelCallArgument(name: "word2", meaning: "passed in RCX"),
+        ],
+        result: "the word the callee replied with",
+        errors: [.noSuchEnv, .badCapability, .busy])
+    case .pctReply:
+      return KernelCallSpec(
+        name: "pct_reply",
+        summary: "End the activation the caller is running and return a word to the env it serves, which runs next in the same slice.",
+        arguments: [KernelCallArgument(name: "word", meaning: "the caller's result")],
+        result: "does not return (to this activation)",
+        errors: [.badArgument])
     }
   }
 }

@@ -7,7 +7,7 @@ import XCTest
 final class BootTests: XCTestCase {
   /// Built once per test run and shared by every boot test.
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner"])
+    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner", "pct"])
   }
 
   func testHelloPrintsItsGreetingAndExits() throws {
@@ -83,6 +83,28 @@ final class BootTests: XCTestCase {
     let counterExit = try XCTUnwrap(result.lines.firstIndex(of: "[exo] env counter:3 exited: status 0"), log)
     XCTAssertLessThan(helloExit, done, "hello had to wait for the spinner\n\(log)")
     XCTAssertLessThan(counterExit, done, "counter had to wait for the spinner\n\(log)")
+  }
+
+  /// Protected control transfer: replies come back, and calling itself, an
+  /// unknown env, one that stopped listening or one that exited is refused.
+  func testProtectedControlTransferAndItsRefusals() throws {
+    let result = try boot("pct:client", "pct:server")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[pct:1] pct: all 1003 calls and refusals as expected"), log)
+    XCTAssertTrue(result.lines.contains("[pct:2] served 1002 calls"), log)
+    XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+
+  /// A user-level handler resolves the exception; the kernel only delivers it.
+  func testExceptionResolvedByTheAppsOwnHandler() throws {
+    let result = try boot("fault:handled", "hello")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[fault:1] handled #UD at user level 1 time(s) and resumed"), log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
   }
 
   /// Malformed images and boot configurations are refused one by one, with a

@@ -101,6 +101,9 @@ extension UserRegisters {
   var callNumber: UInt64 { rax }
   var arguments: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) { (rdi, rsi, rdx, r10, r8, r9) }
 
+  /// The fourth C-ABI argument register, for the third word of a transfer.
+  mutating func setThirdWord(_ word: UInt64) { rcx = word }
+
   mutating func setResult(status: UInt64, value: UInt64) {
     rax = status
     rdx = value

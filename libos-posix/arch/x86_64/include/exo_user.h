@@ -78,4 +78,27 @@ static inline uint64_t exo_load64(uint64_t address) { return *(volatile uint64_t
 static inline void exo_store64(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
 
 #endif /* __ASSEMBLER__ */
+
+/* switch.S: the user-level thread switch. It pushes RBP RBX R12-R15 and then
+ * a 16-byte block holding the x87 control word (at EXO_SWITCH_FCW) and MXCSR
+ * (at EXO_SWITCH_MXCSR); the saved RSP points at that block, and a `ret`
+ * follows the pops. A new thread's stack holds the same frame, returning to
+ * exo_thread_trampoline. */
+#define EXO_SWITCH_FCW 0
+#define EXO_SWITCH_MXCSR 8
+#define EXO_SWITCH_FRAME_WORDS 9 /* the block (2 words), 6 GPRs, the return address */
+#ifndef __ASSEMBLER__
+void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp);
+static inline uint64_t exo_thread_trampoline_address(void) { extern char exo_thread_trampoline[]; return (uint64_t)exo_thread_trampoline; }
+#endif
+
+/* pct.S: the entry of protected control transfers and its activation stack. */
+#define EXO_PCT_STACK_SIZE (16 * 1024)
+#ifndef __ASSEMBLER__
+static inline uint64_t exo_pct_entry_address(void) { extern char exo_pct_entry[]; return (uint64_t)exo_pct_entry; }
+static inline uint64_t exo_pct_stack_top(void) {
+  extern char exo_pct_stack[];
+  return (uint64_t)exo_pct_stack + EXO_PCT_STACK_SIZE;
+}
+#endif
 #endif

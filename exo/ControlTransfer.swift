@@ -1,0 +1,80 @@
+// Protected control transfer [Engler95]: a kernel call that moves the CPU
+// from the caller to an entry point of another env, in the callee's address
+// space and with its authority, donating the rest of the caller's slice. The
+// callee runs in an activation of its own (a second register slot and FP
+// area), so its main context is left as it was; `pct_reply` ends the
+// activation and returns a word to the caller. The kernel passes words in
+// registers and decides nothing about what they mean.
+import SecureBindings
+
+enum ControlTransfer {
+  typealias EnvRef = UnsafeMutablePointer<Env>
+
+  static func listen(_ env: EnvRef, _ entry: UInt64, _ stack: UInt64, _ callers: UInt64) throws(CallFailure) {
+    if entry == 0 {
+      env.pointee.pctEntry = 0
+      return
+    }
+    guard entry >= UserSpace.lowest, entry < UserSpace.top, stack & 15 == 0, stack > UserSpace.lowest,
+      stack <= UserSpace.top
+    else { throw CallFailure(.badAddress) }
+    env.pointee.pctEntry = entry
+    env.pointee.pctStack = stack
+    env.pointee.pctCallers = callers
+    if env.pointee.serving == nil { UserMode.initializeFPU(env.pointee.activationFPU) }
+  }
+
+  /// Checks the call, then starts the callee's activation: the caller's main
+  /// context waits, and its turn continues in the callee.
+  static func call(_ env: EnvRef, _ calleeID: UInt64, _ words: (UInt64, UInt64, UInt64)) throws(CallFailure) -> EnvRef {
+    guard calleeID >= 1, calleeID <= UInt64(envTable.count), calleeID != UInt64(env.pointee.id.raw) else {
+      throw CallFailure(.noSuchEnv)
+    }
+    let callee = envTable[EnvID(UInt16(calleeID))]
+    guard callee.pointee.state == .runnable else { throw CallFailure(.noSuchEnv) }
+    guard callee.pointee.pctEntry != 0, callee.pointee.pctCallers & (1 << UInt64(env.pointee.id.raw & 63)) != 0
+    else { throw CallFailure(.badCapability) }
+    // One activation per env, and calls only from a main context: no chains
+    // that could wait on themselves.
+    guard callee.pointee.serving == nil, !env.pointee.inActivation else { throw CallFailure(.busy) }
+
+    env.pointee.waitingOn = callee.pointee.id
+    callee.pointee.serving = env.pointee.id
+    callee.pointee.useActivation()
+    callee.pointee.registers.pointee = UserMode.initialRegisters(
+      entry: callee.pointee.pctEntry, stack: callee.pointee.pctStack,
+      arguments: (UInt64(env.pointee.id.raw), words.0, words.1))
+    callee.pointee.registers.pointee.setThirdWord(words.2)
+    // The activation's FP state is the callee's own from its last call (set
+    // up at pct_listen): nothing of another env's is in it.
+    return callee
+  }
+
+  /// Ends the activation `env` is running and gives `word` to its caller,
+  /// whose main context runs next in the same turn.
+  static func reply(_ env: EnvRef, _ word: UInt64) throws(CallFailure) -> EnvRef {
+    guard env.pointee.inActivation, let callerID = env.pointee.serving else { throw CallFailure(.badArgument) }
+    let caller = envTable[callerID]
+    finish(env)
+    caller.pointee.mainRegisters.pointee.setResult(status: 0, value: word)
+    caller.pointee.useMain()
+    return caller
+  }
+
+  /// The activation is over, whatever ended it; the caller stops waiting.
+  static func finish(_ callee: EnvRef) {
+    if let callerID = callee.pointee.serving { envTable[callerID].pointee.waitingOn = nil }
+    callee.pointee.serving = nil
+    UserMode.forgetFPU(callee.pointee.activationFPU)
+    callee.pointee.useMain()
+  }
+
+  /// At exit: a call the env was serving fails with no_such_env.
+  static func endCalls(of env: EnvRef) {
+    if let callerID = env.pointee.serving {
+      envTable[callerID].pointee.mainRegisters.pointee.setResult(status: ExoError.noSuchEnv.rawValue, value: 0)
+    }
+    finish(env)
+    env.pointee.pctEntry = 0
+  }
+}

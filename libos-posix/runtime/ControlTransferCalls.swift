@@ -1,0 +1,49 @@
+// Protected control transfer from the libOS's side: the stubs for
+// pct_listen/pct_call/pct_reply, and `Transfers.listen`, which serves calls
+// with a Swift handler in the activation the kernel starts for each call.
+import SecureBindings
+import UserArch
+
+extension Exo {
+  /// Accept calls from the envs whose ids are set in `callers` (bit i = env i).
+  public static func pctListen(entry: UInt64, stack: UInt64, callers: UInt64) throws(ExoError) {
+    _ = try call(.pctListen, entry, stack, callers)
+  }
+
+  /// Calls `env` with three words and returns the word it replies with.
+  public static func pctCall(_ env: EnvID, _ w0: UInt64 = 0, _ w1: UInt64 = 0, _ w2: UInt64 = 0) throws(ExoError)
+    -> UInt64
+  {
+    let r = exo_syscall(KernelCall.pctCall.rawValue, UInt64(env.raw), w0, w1, w2, 0, 0)
+    guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
+    return r.value
+  }
+
+  /// Ends the running activation with `word` for the caller.
+  public static func pctReply(_ word: UInt64) -> Never {
+    Console.flush()
+    _ = exo_syscall(KernelCall.pctReply.rawValue, word, 0, 0, 0, 0, 0)
+    while true {}  // not reached: pct_reply does not return to the activation
+  }
+}
+
+public enum Transfers {
+  /// Answers one call: the caller's id and its three words in, one word out.
+  public typealias Handler = (EnvID, UInt64, UInt64, UInt64) -> UInt64
+
+  nonisolated(unsafe) static var handler: Handler? = nil
+
+  /// Serves calls from the envs in `callers` with `handler`, which runs in
+  /// the activation, on the runtime's activation stack.
+  public static func listen(callers: UInt64, _ handler: @escaping Handler) throws(ExoError) {
+    Transfers.handler = handler
+    try Exo.pctListen(entry: exo_pct_entry_address(), stack: exo_pct_stack_top(), callers: callers)
+  }
+}
+
+/// pct.S calls this with what the kernel passed; it never returns.
+@_cdecl("exo_pct_dispatch")
+func pctDispatch(_ caller: UInt64, _ w0: UInt64, _ w1: UInt64, _ w2: UInt64) -> Never {
+  let word = Transfers.handler?(EnvID(UInt16(truncatingIfNeeded: caller)), w0, w1, w2) ?? 0
+  Exo.pctReply(word)
+}
