@@ -15,11 +15,7 @@ public enum BenchReport {
     }
     let instructions = String(result.icountInstructions)
     rows.append(["icount", "kernel entry to first env line", instructions, instructions, "instructions"])
-    let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
-    var lines = rows.map { row in
-      row.enumerated().map { column, cell in cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) }
-        .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-    }
+    var lines = columns(rows)
     lines.append("")
     if case .unavailable(let why) = result.kvm { lines.append("kvm: unavailable: \(why)") }
     lines.append(
@@ -45,8 +41,7 @@ public enum BenchReport {
   }
 
   public static func markdown(_ result: BootBenchResult) -> String {
-    let day = ISO8601DateFormatter.string(
-      from: result.date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+    let day = day(result.date)
     var text = """
       # Boot evaluation
 
@@ -82,9 +77,31 @@ public enum BenchReport {
   }
 
   public static func write(_ result: BootBenchResult, root: URL) throws {
-    let file = root.appendingPathComponent(paper)
+    try write(markdown(result), to: paper, root: root)
+  }
+
+  // MARK: shared by every benchmark's report
+
+  /// Rows as left-aligned columns two spaces apart.
+  public static func columns(_ rows: [[String]]) -> [String] {
+    let count = rows.map(\.count).max() ?? 0
+    let widths = (0..<count).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+    return rows.map { row in
+      row.enumerated().map { column, cell in cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) }
+        .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }
+  }
+
+  /// The UTC day a page gives as its date: `2026-11-23`.
+  public static func day(_ date: Date) -> String {
+    ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+  }
+
+  /// Rewrites the page at `path` (relative to the package root).
+  public static func write(_ text: String, to path: String, root: URL) throws {
+    let file = root.appendingPathComponent(path)
     try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try markdown(result).write(to: file, atomically: true, encoding: .utf8)
+    try text.write(to: file, atomically: true, encoding: .utf8)
   }
 
   static func ms(_ value: Double) -> String { BootBenchmark.format(value) }

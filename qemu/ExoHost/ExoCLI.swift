@@ -7,6 +7,7 @@ public enum ExoCLI {
     usage: exo list
            exo boot APP[:ARG] [APP[:ARG] ...] [--accel tcg|kvm|icount] [--gdb] [--timeout SECONDS] [--memory MiB] [--build exo]
            exo bench [boot] [--runs N]
+           exo bench vm
            exo abi
 
       list    the app images in apps/ with their frames, slices and summary
@@ -16,7 +17,9 @@ public enum ExoCLI {
                 --timeout S    count the boot as hung after S seconds (default 60)
                 --memory MiB   guest RAM (default 256)
       bench   measure boot time under TCG, KVM and icount and the kernel's size;
-              regenerates papers/evaluation-boot.md (--runs N boots per accelerator, default 10)
+              regenerates papers/evaluation-boot.md (--runs N boots per accelerator, default 10);
+              `bench vm` runs vmbench under icount and KVM against Linux 6.1's figures and
+              regenerates papers/evaluation-vm.md
       abi     regenerate papers/kernel-calls.md from the kernel-call table
     """
 

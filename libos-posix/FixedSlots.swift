@@ -1,0 +1,29 @@
+// Fixed-size storage for the thread code's per-slot tables: allocated once,
+// sized when the table is made (like the kernel's tables at boot), never
+// grown or copied. The thread switch reads and writes these on every yield,
+// and an Array's uniqueness check and write-back would be most of its cost.
+// Copies of a FixedSlots share their storage: the owner keeps exactly one.
+
+public struct FixedSlots<Element> {
+  private let base: UnsafeMutablePointer<Element>
+  public let count: Int
+
+  public init(repeating value: Element, count: Int) {
+    precondition(count >= 0)
+    base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+    base.initialize(repeating: value, count: count)
+    self.count = count
+  }
+
+  @inline(__always)
+  public subscript(_ i: Int) -> Element {
+    get {
+      precondition(i >= 0 && i < count, "slot out of range")
+      return base[i]
+    }
+    nonmutating set {
+      precondition(i >= 0 && i < count, "slot out of range")
+      base[i] = newValue
+    }
+  }
+}

@@ -1,0 +1,149 @@
+// The libOS's thread table: each thread's state, who waits to join it, when
+// sleepers wake, and the scheduler that picks among the ready. Pure state:
+// the runtime switches stacks when `pickNext` names another thread, so the
+// same logic runs in the image and in host tests.
+
+public enum ThreadState: Equatable, Sendable {
+  case free, ready, running, blocked, sleeping, exited
+}
+
+/// What the runtime does after the running thread gave up the CPU.
+public enum NextStep: Equatable, Sendable {
+  /// Run this thread (it may be the one that was running).
+  case run(Int)
+  /// Nothing is ready but some thread sleeps until this TSC value: give the
+  /// env's slice away and ask again.
+  case idle(until: UInt64)
+  /// Every live thread is blocked: nothing in the env can wake any of them.
+  case deadlock
+}
+
+public enum JoinStep: Equatable, Sendable {
+  /// The thread had exited; its slot is free again.
+  case reaped
+  /// The caller is now blocked until the thread exits; join again after.
+  case wait
+}
+
+public struct ThreadTable<Scheduler: ThreadScheduler> {
+  public private(set) var scheduler: Scheduler
+  private let states: FixedSlots<ThreadState>
+  private let deadlines: FixedSlots<UInt64>
+  private let joiners: FixedSlots<Int>  // -1: nobody waits
+  public private(set) var current = 0
+  public private(set) var sleepers = 0
+  private var earliestDeadline = UInt64.max
+
+  /// Slot 0 is the thread already running: the app's main.
+  public init(capacity: Int, scheduler: Scheduler) {
+    precondition(capacity >= 1)
+    self.scheduler = scheduler
+    states = FixedSlots(repeating: .free, count: capacity)
+    deadlines = FixedSlots(repeating: 0, count: capacity)
+    joiners = FixedSlots(repeating: -1, count: capacity)
+    states[0] = .running
+    self.scheduler.admit(0, weight: 1)
+  }
+
+  public var capacity: Int { states.count }
+  /// The table's storage is made once and shared by copies: keep one table.
+  public func state(_ thread: Int) -> ThreadState { states[thread] }
+  public var liveCount: Int {
+    var n = 0
+    for t in 0..<states.count where states[t] != .free && states[t] != .exited { n += 1 }
+    return n
+  }
+
+  /// The slot `create` will use next (so the runtime can ready its stack first).
+  public var nextFreeSlot: Int? {
+    for t in 0..<states.count where states[t] == .free { return t }
+    return nil
+  }
+
+  /// A new ready thread in the lowest free slot, or nil when the table is full.
+  public mutating func create(weight: Int) -> Int? {
+    guard let slot = nextFreeSlot else { return nil }
+    states[slot] = .ready
+    joiners[slot] = -1
+    scheduler.admit(slot, weight: weight)
+    scheduler.ready(slot)
+    return slot
+  }
+
+  /// The running thread stays ready and lets the scheduler choose (yield,
+  /// or preemption at a slice's start).
+  @inline(__always)
+  public mutating func yieldCurrent() {
+    states[current] = .ready
+    scheduler.ready(current)
+  }
+
+  /// The running thread waits for a `wake` (a mutex, a condition, a queue).
+  public mutating func blockCurrent() { states[current] = .blocked }
+
+  public mutating func wake(_ thread: Int) {
+    precondition(states[thread] == .blocked, "woke a thread that was not blocked")
+    states[thread] = .ready
+    scheduler.ready(thread)
+  }
+
+  /// The running thread is skipped until the TSC reaches `deadline`.
+  public mutating func sleepCurrent(until deadline: UInt64) {
+    states[current] = .sleeping
+    deadlines[current] = deadline
+    sleepers += 1
+    earliestDeadline = min(earliestDeadline, deadline)
+  }
+
+  /// The running thread ends; a thread waiting to join it becomes ready. Its
+  /// slot stays taken (and its stack in use) until it is joined.
+  public mutating func exitCurrent() {
+    states[current] = .exited
+    scheduler.retire(current)
+    let joiner = joiners[current]
+    if joiner >= 0 {
+      joiners[current] = -1
+      wake(joiner)
+    }
+  }
+
+  /// The running thread joins `thread`: reaps it if it has exited, else blocks.
+  public mutating func join(_ thread: Int) -> JoinStep {
+    precondition(thread != current && states[thread] != .free, "join of itself or of no thread")
+    if states[thread] == .exited {
+      states[thread] = .free
+      return .reaped
+    }
+    precondition(joiners[thread] < 0, "two threads join the same thread")
+    joiners[thread] = current
+    blockCurrent()
+    return .wait
+  }
+
+  /// After the running thread yielded, blocked, slept or exited: wakes the
+  /// sleepers whose deadline is `now` or past, and names who runs next,
+  /// which becomes the running thread.
+  @inline(__always)
+  public mutating func pickNext(now: UInt64) -> NextStep {
+    if sleepers > 0 && now >= earliestDeadline { wakeSleepers(now: now) }
+    if let next = scheduler.next() {
+      states[next] = .running
+      current = next
+      return .run(next)
+    }
+    return sleepers > 0 ? .idle(until: earliestDeadline) : .deadlock
+  }
+
+  private mutating func wakeSleepers(now: UInt64) {
+    earliestDeadline = .max
+    for t in 0..<states.count where states[t] == .sleeping {
+      if deadlines[t] <= now {
+        states[t] = .ready
+        sleepers -= 1
+        scheduler.ready(t)
+      } else {
+        earliestDeadline = min(earliestDeadline, deadlines[t])
+      }
+    }
+  }
+}

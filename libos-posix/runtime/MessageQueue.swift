@@ -1,0 +1,33 @@
+// A bounded message queue between the threads of one env: send blocks while
+// it is full, receive while it is empty (MessageQueueState).
+import LibOSPosix
+
+public final class MessageQueue<Message> {
+  var state: MessageQueueState<Message>
+
+  public init(capacity: Int) { state = MessageQueueState(capacity: capacity) }
+
+  public func send(_ message: Message) {
+    while true {
+      switch state.send(message, by: Threads.currentSlot) {
+      case .sent(let wake):
+        if let wake { Threads.wake(wake) }
+        return
+      case .full:
+        Threads.block()
+      }
+    }
+  }
+
+  public func receive() -> Message {
+    while true {
+      switch state.receive(by: Threads.currentSlot) {
+      case .received(let message, let wake):
+        if let wake { Threads.wake(wake) }
+        return message
+      case .empty:
+        Threads.block()
+      }
+    }
+  }
+}
