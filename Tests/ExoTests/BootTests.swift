@@ -155,46 +155,11 @@ final class BootTests: XCTestCase {
     XCTAssertEqual(verdict.framesFreeAtEnd, verdict.framesFreeAtBoot, "frames leaked by refused modules\n\(log)")
   }
 
-  private func prepared() throws -> BootBench {
-    switch Self.prepared {
-    case .success(let prepared): return prepared
-    case .failure(let error):
-      let text = (error as? ExoFailure).map { [$0.detail, $0.description].compactMap { $0 }.joined(separator: "\n") }
-      XCTFail(text ?? "\(error)")
-      throw error
-    }
-  }
+  private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
 
-  /// Links `apps` into their slots and boots them under TCG with a hard 60 s timeout.
-  private func boot(_ apps: String...) throws -> BootResult {
-    let choices = try apps.map { try AppChoice.parse($0) }
-    let bench = try prepared()
-    let plan = try BootPlan(
-      root: bench.root, catalog: bench.catalog, apps: choices, accel: .tcg)
-    try bench.builder.link(plan.modules)
-    return try plan.boot(qemu: bench.qemu, timeout: 60)
-  }
+  private func boot(_ apps: String...) throws -> BootResult { try prepared().boot(apps) }
 }
 
-/// What every boot test shares: the package, its apps, QEMU and the built images.
-private struct BootBench: Sendable {
-  let root: URL
-  let catalog: AppCatalog
-  let qemu: URL
-  let builder: ImageBuilder
-
-  static func prepare(apps: [String]) throws -> BootBench {
-    guard let qemu = QemuInstaller.locate() else {
-      throw ExoFailure(
-        "QEMU is not installed, so the boot tests cannot run; install it with: "
-          + "sudo apt-get install -y qemu-system-x86 (.ci/run does this)", exitStatus: ExitStatus.unavailable)
-    }
-    let root = try PackageRoot.find(from: URL(fileURLWithPath: #filePath).deletingLastPathComponent())
-    let builder = ImageBuilder(root: root, toolchain: try Toolchain.find())
-    try builder.compile(apps: apps)
-    return BootBench(root: root, catalog: try AppCatalog.load(root: root), qemu: qemu, builder: builder)
-  }
-}
 
 extension EnvReport.End {
   /// The exception vector of a kill, nil for an exit.

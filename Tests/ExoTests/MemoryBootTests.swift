@@ -6,8 +6,8 @@ import Foundation
 import XCTest
 
 final class MemoryBootTests: XCTestCase {
-  private static let prepared: Result<MemoryBootBench, any Error> = Result {
-    try MemoryBootBench.prepare(apps: ["hello", "pager-demo", "badmem", "vmbench"])
+  private static let prepared: Result<BootBench, any Error> = Result {
+    try BootBench.prepare(apps: ["hello", "pager-demo", "badmem", "vmbench"])
   }
 
   func testPagerDemoVerifiesEveryByteUnderFIFO() throws {
@@ -64,7 +64,7 @@ final class MemoryBootTests: XCTestCase {
     let log = result.lines.joined(separator: "\n")
     XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0)], log)
-    let json = try XCTUnwrap(Self.jsonLine(of: "vmbench", in: result.lines), "no JSON line\n\(log)")
+    let json = try XCTUnwrap(BootBench.jsonLine(of: "vmbench", in: result.lines), "no JSON line\n\(log)")
     let object = try XCTUnwrap(
       try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
     XCTAssertEqual(object["bench"] as? String, "vmbench")
@@ -80,58 +80,7 @@ final class MemoryBootTests: XCTestCase {
     }
   }
 
-  /// The env's JSON line, joined again where the kernel's console cut it
-  /// into lines of at most 160 bytes.
-  static func jsonLine(of app: String, in lines: [String]) -> String? {
-    let texts = lines.compactMap { line -> String? in
-      if case .env(let name, _, let text) = ConsoleLine(line), name == app { return text }
-      return nil
-    }
-    guard let start = texts.firstIndex(where: { $0.hasPrefix("{\"bench\"") }) else { return nil }
-    var joined = ""
-    for text in texts[start...] {
-      joined += text
-      if (try? JSONSerialization.jsonObject(with: Data(joined.utf8))) != nil { return joined }
-    }
-    return nil
-  }
+  private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
 
-  private func prepared() throws -> MemoryBootBench {
-    switch Self.prepared {
-    case .success(let prepared): return prepared
-    case .failure(let error):
-      let text = (error as? ExoFailure).map { [$0.detail, $0.description].compactMap { $0 }.joined(separator: "\n") }
-      XCTFail(text ?? "\(error)")
-      throw error
-    }
-  }
-
-  /// Links `apps` into their slots and boots them under TCG with a hard 60 s timeout.
-  private func boot(_ apps: String...) throws -> BootResult {
-    let choices = try apps.map { try AppChoice.parse($0) }
-    let bench = try prepared()
-    let plan = try BootPlan(root: bench.root, catalog: bench.catalog, apps: choices, accel: .tcg)
-    try bench.builder.link(plan.modules)
-    return try plan.boot(qemu: bench.qemu, timeout: 60)
-  }
-}
-
-/// The package, its apps, QEMU and the built images, shared by these tests.
-private struct MemoryBootBench: Sendable {
-  let root: URL
-  let catalog: AppCatalog
-  let qemu: URL
-  let builder: ImageBuilder
-
-  static func prepare(apps: [String]) throws -> MemoryBootBench {
-    guard let qemu = QemuInstaller.locate() else {
-      throw ExoFailure(
-        "QEMU is not installed, so the boot tests cannot run; install it with: "
-          + "sudo apt-get install -y qemu-system-x86 (.ci/run does this)", exitStatus: ExitStatus.unavailable)
-    }
-    let root = try PackageRoot.find(from: URL(fileURLWithPath: #filePath).deletingLastPathComponent())
-    let builder = ImageBuilder(root: root, toolchain: try Toolchain.find())
-    try builder.compile(apps: apps)
-    return MemoryBootBench(root: root, catalog: try AppCatalog.load(root: root), qemu: qemu, builder: builder)
-  }
+  private func boot(_ apps: String...) throws -> BootResult { try prepared().boot(apps) }
 }

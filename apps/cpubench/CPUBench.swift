@@ -13,12 +13,10 @@ struct CPUBench {
   nonisolated(unsafe) static var switches = Samples(capacity: 0)
 
   static func main() {
-    let (accel, unit): (StaticString, StaticString) =
-      App.argumentIs("icount") ? ("icount", "instructions") : App.argumentIs("kvm") ? ("kvm", "cycles") : ("tcg", "cycles")
-    calibrate()
+    Benchmark.calibrate()
 
     var results: [(StaticString, (median: UInt64, p99: UInt64))] = []
-    results.append(("null_call", nullCall()))
+    results.append(("null_call", Benchmark.nullCall(runs: runs)))
     results.append(("thread_switch", threadSwitch(.roundRobin)))
     results.append(("thread_switch_stride", threadSwitch(.stride)))
     // Added once the kernel offers them (issue 4), never before:
@@ -26,34 +24,8 @@ struct CPUBench {
     //     second env and back;
     //   "event_latency": from a bound interrupt to the env's event upcall.
 
-    print("cpubench: rdtsc pair \(Samples.overhead) \(unit.description) subtracted")
-    var json = "{\"bench\": \"cpubench\", \"accel\": \"\(accel.description)\", \"unit\": \"\(unit.description)\", \"results\": {"
-    for (i, (name, r)) in results.enumerated() {
-      json += "\(i == 0 ? "" : ", ")\"\(name.description)\": {\"median\": \(r.median), \"p99\": \(r.p99)}"
-    }
-    json += "}}"
-    print(json)
-  }
-
-  static func calibrate() {
-    var s = Samples(capacity: 1000)
-    for _ in 0..<1000 {
-      let t0 = exo_rdtsc()
-      let t1 = exo_rdtsc()
-      s.add(t0, t1)
-    }
-    Samples.overhead = s.summary().median
-  }
-
-  static func nullCall() -> (median: UInt64, p99: UInt64) {
-    var s = Samples(capacity: runs)
-    for _ in 0..<runs {
-      let t0 = exo_rdtsc()
-      _ = Exo.envSelf()
-      let t1 = exo_rdtsc()
-      s.add(t0, t1)
-    }
-    return s.summary()
+    print("cpubench: rdtsc pair \(Samples.overhead) \(Benchmark.accel.unit.description) subtracted")
+    Benchmark.report("cpubench", results)
   }
 
   /// Two threads yield to each other; each sample runs from just before one

@@ -37,8 +37,6 @@ struct VMBench {
   }
 
   static func run() throws(ExoError) {
-    let (accel, unit): (StaticString, StaticString) =
-      App.argumentIs("icount") ? ("icount", "instructions") : App.argumentIs("kvm") ? ("kvm", "cycles") : ("tcg", "cycles")
     try Exceptions.install(handle)
     let kernel = ExoPageKernel()
     for i in 0..<benchPages {
@@ -46,10 +44,10 @@ struct VMBench {
       try kernel.mapSupplyingTables(address, try Exo.frameAlloc(), .write)
       exo_store64(address, UInt64(i))  // dirty, for the dirty benchmark
     }
-    calibrate()
+    Benchmark.calibrate()
 
     var results: [(StaticString, (median: UInt64, p99: UInt64))] = []
-    results.append(("null_call", nullCall()))
+    results.append(("null_call", Benchmark.nullCall(runs: runs)))
     results.append(("upcall", upcall()))
     results.append(("dirty", try dirty()))
     results.append(("prot1", try prot1()))
@@ -63,13 +61,10 @@ struct VMBench {
     results.append(("map_batch100", try mapBatch()))
     if let handlerError { throw handlerError }
 
-    print("vmbench: \(Exceptions.count) exceptions handled at user level; rdtsc pair \(Samples.overhead) \(unit.description) subtracted")
-    var json = "{\"bench\": \"vmbench\", \"accel\": \"\(accel.description)\", \"unit\": \"\(unit.description)\", \"results\": {"
-    for (i, (name, r)) in results.enumerated() {
-      json += "\(i == 0 ? "" : ", ")\"\(name.description)\": {\"median\": \(r.median), \"p99\": \(r.p99)}"
-    }
-    json += "}}"
-    print(json)
+    print(
+      "vmbench: \(Exceptions.count) exceptions handled at user level; rdtsc pair \(Samples.overhead) \(Benchmark.accel.unit.description) subtracted"
+    )
+    Benchmark.report("vmbench", results)
   }
 
   // MARK: the handler
@@ -105,27 +100,6 @@ struct VMBench {
   }
 
   // MARK: the benchmarks
-
-  static func calibrate() {
-    var s = Samples(capacity: 1000)
-    for _ in 0..<1000 {
-      let t0 = exo_rdtsc()
-      let t1 = exo_rdtsc()
-      s.add(t0, t1)
-    }
-    Samples.overhead = s.summary().median
-  }
-
-  static func nullCall() -> (median: UInt64, p99: UInt64) {
-    var s = Samples(capacity: runs)
-    for _ in 0..<runs {
-      let t0 = exo_rdtsc()
-      _ = Exo.envSelf()
-      let t1 = exo_rdtsc()
-      s.add(t0, t1)
-    }
-    return s.summary()
-  }
 
   /// The exception path alone: a #UD, the handler steps over it, resume.
   static func upcall() -> (median: UInt64, p99: UInt64) {

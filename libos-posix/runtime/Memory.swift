@@ -16,8 +16,9 @@ func posixMemalign(
   return 0
 }
 
-@_cdecl("free")
-func free(_ pointer: UnsafeMutableRawPointer?) {
+/// `free` itself is in string.S (a jump here): Swift reserves the name.
+@_cdecl("exo_runtime_free")
+func runtimeFree(_ pointer: UnsafeMutableRawPointer?) {
   if let pointer { heap.free(pointer) }
 }
 

@@ -25,12 +25,14 @@ public struct ImageBuilder: Sendable {
     try buildKernel()
     var seen = Set<String>()
     for name in apps where seen.insert(name).inserted {
+      try dropArchive(BuildPlan.appLibrary(name))
       try step("app \(name)", toolchain.swift, BuildPlan.appBuild(name))
     }
   }
 
   public func buildKernel() throws {
     try makeImagesFolder()
+    try dropArchive(BuildPlan.kernelLibrary)
     try step("the kernel", toolchain.swift, BuildPlan.kernelBuild)
     try step("the kernel", toolchain.linker, BuildPlan.kernelLink)
   }
@@ -46,6 +48,14 @@ public struct ImageBuilder: Sendable {
 
   /// Absolute path of a file given relative to the package root.
   public func absolute(_ relativePath: String) -> URL { root.appendingPathComponent(relativePath) }
+
+  /// SwiftPM updates a static library in place, so an object whose source
+  /// file was deleted stays in it and clashes at link time: make it write the
+  /// archive anew (the objects themselves stay, so this costs little).
+  private func dropArchive(_ relativePath: String) throws {
+    let url = absolute(relativePath)
+    if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+  }
 
   private func makeImagesFolder() throws {
     try FileManager.default.createDirectory(

@@ -43,6 +43,10 @@ memcpy:
   rep movsb
   ret
 
+.globl free                      /* libos-posix/runtime/Memory.swift */
+free:
+  jmp exo_runtime_free
+
 .globl memcmp
 memcmp:
   xorl %eax, %eax

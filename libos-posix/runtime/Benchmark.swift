@@ -1,0 +1,74 @@
+// What every benchmark app shares: rdtsc samples reported as median and
+// p99 (less the cost of an empty rdtsc pair), the accelerator named by the
+// app's argument, and the one machine-readable line each benchmark ends with.
+import UserArch
+
+public struct Samples {
+  public private(set) var values: [UInt64]
+  /// An empty rdtsc pair, measured by `Benchmark.calibrate`.
+  nonisolated(unsafe) public static var overhead: UInt64 = 0
+
+  public init(capacity: Int) {
+    values = []
+    values.reserveCapacity(capacity)
+  }
+
+  public mutating func add(_ start: UInt64, _ end: UInt64) {
+    let delta = end &- start
+    values.append(delta > Self.overhead ? delta - Self.overhead : 0)
+  }
+
+  public mutating func add(value: UInt64) { values.append(value) }
+
+  /// (median, p99), by nearest rank.
+  public func summary() -> (median: UInt64, p99: UInt64) {
+    guard !values.isEmpty else { return (0, 0) }
+    let sorted = values.sorted()
+    let p99 = min(sorted.count - 1, (sorted.count * 99 + 99) / 100 - 1)
+    return (sorted[sorted.count / 2], sorted[p99])
+  }
+}
+
+public enum Benchmark {
+  public typealias Result = (median: UInt64, p99: UInt64)
+
+  /// `APP:icount` under `--accel icount` counts instructions (rdtsc advances
+  /// one per guest instruction); `APP:kvm` and the default count cycles.
+  public static var accel: (name: StaticString, unit: StaticString) {
+    App.argumentIs("icount") ? ("icount", "instructions") : App.argumentIs("kvm") ? ("kvm", "cycles") : ("tcg", "cycles")
+  }
+
+  /// Measures an empty rdtsc pair, which `Samples.add` then subtracts.
+  public static func calibrate() {
+    var s = Samples(capacity: 1000)
+    for _ in 0..<1000 {
+      let t0 = exo_rdtsc()
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    Samples.overhead = s.summary().median
+  }
+
+  /// The cheapest kernel call there is (env_self), `runs` times.
+  public static func nullCall(runs: Int) -> Result {
+    var s = Samples(capacity: runs)
+    for _ in 0..<runs {
+      let t0 = exo_rdtsc()
+      _ = Exo.envSelf()
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
+    return s.summary()
+  }
+
+  /// `{"bench": NAME, "accel": A, "unit": U, "results": {METRIC: {"median": N, "p99": N}, ...}}`
+  public static func report(_ name: StaticString, _ results: [(StaticString, Result)]) {
+    let (accel, unit) = accel
+    var json = "{\"bench\": \"\(name.description)\", \"accel\": \"\(accel.description)\", \"unit\": \"\(unit.description)\", \"results\": {"
+    for (i, (metric, r)) in results.enumerated() {
+      json += "\(i == 0 ? "" : ", ")\"\(metric.description)\": {\"median\": \(r.median), \"p99\": \(r.p99)}"
+    }
+    json += "}}"
+    print(json)
+  }
+}
