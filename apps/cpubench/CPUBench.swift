@@ -1,7 +1,8 @@
 // cpubench: the CPU paths of issue 4, each the median and p99 of many rdtsc
-// deltas (guest instructions under icount): a null kernel call, and a
-// thread switch inside the libOS (one yield from a thread to the next)
-// under round-robin and stride. The last line is the evaluation's JSON.
+// deltas (guest instructions under icount): a null kernel call, a thread
+// switch inside the libOS (one yield from a thread to the next) under
+// round-robin and stride, and, when booted beside `pct:server`, a protected
+// control transfer round trip. The last line is the evaluation's JSON.
 import LibOSRuntime
 import UserArch
 
@@ -19,13 +20,38 @@ struct CPUBench {
     results.append(("null_call", Benchmark.nullCall(runs: runs)))
     results.append(("thread_switch", threadSwitch(.roundRobin)))
     results.append(("thread_switch_stride", threadSwitch(.stride)))
-    // Added once the kernel offers them (issue 4), never before:
-    //   "pct_round_trip": a synchronous protected control transfer to a
-    //     second env and back;
+    if let pct = pctRoundTrip() { results.append(("pct_round_trip", pct)) }
+    // Added once the kernel offers it (issue 4), never before:
     //   "event_latency": from a bound interrupt to the env's event upcall.
 
     print("cpubench: rdtsc pair \(Samples.overhead) \(Benchmark.accel.unit.description) subtracted")
     Benchmark.report("cpubench", results)
+  }
+
+  /// A synchronous protected control transfer to the next env and back,
+  /// when that env is `pct:server` (boot `cpubench:icount pct:server`):
+  /// call, the server's activation, its reply, the return. Without a server
+  /// the metric is left out, and the line says why.
+  static func pctRoundTrip() -> Benchmark.Result? {
+    let server = EnvID(App.envID.raw + 1)
+    do throws(ExoError) {
+      guard try Exo.pctCall(server, 1, 2, 3) == 6 else {
+        print("cpubench: env \(server.raw) is not pct:server; pct_round_trip left out")
+        return nil
+      }
+      var s = Samples(capacity: runs)
+      for i in 0..<UInt64(runs) {
+        let t0 = exo_rdtsc()
+        _ = try Exo.pctCall(server, i)
+        let t1 = exo_rdtsc()
+        s.add(t0, t1)
+      }
+      _ = try Exo.pctCall(server, 0xdead)  // pct:server's word for "quit"
+      return s.summary()
+    } catch {
+      print("cpubench: no pct:server after this env (error \(error.name.description)); pct_round_trip left out")
+      return nil
+    }
   }
 
   /// Two threads yield to each other; each sample runs from just before one
