@@ -41,10 +41,11 @@ enum ControlTransfer {
     env.pointee.waitingOn = callee.pointee.id
     callee.pointee.serving = env.pointee.id
     callee.pointee.useActivation()
-    callee.pointee.registers.pointee = UserMode.initialRegisters(
+    // Only what the entry needs is set: the rest of the activation slot is
+    // the callee's own, from its last call, or zero.
+    callee.pointee.registers.pointee.startActivation(
       entry: callee.pointee.pctEntry, stack: callee.pointee.pctStack,
-      arguments: (UInt64(env.pointee.id.raw), words.0, words.1))
-    callee.pointee.registers.pointee.setThirdWord(words.2)
+      words: (UInt64(env.pointee.id.raw), words.0, words.1, words.2))
     // The activation's FP state is the callee's own from its last call (set
     // up at pct_listen): nothing of another env's is in it.
     return callee

@@ -101,8 +101,17 @@ extension UserRegisters {
   var callNumber: UInt64 { rax }
   var arguments: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) { (rdi, rsi, rdx, r10, r8, r9) }
 
-  /// The fourth C-ABI argument register, for the third word of a transfer.
-  mutating func setThirdWord(_ word: UInt64) { rcx = word }
+  /// An activation's start: its entry, stack and four words in the first
+  /// four C-ABI argument registers (the caller's id and three words).
+  mutating func startActivation(entry: UInt64, stack: UInt64, words: (UInt64, UInt64, UInt64, UInt64)) {
+    rip = entry
+    rsp = stack
+    rflags = UserMode.interruptFlag
+    rdi = words.0
+    rsi = words.1
+    rdx = words.2
+    rcx = words.3
+  }
 
   mutating func setResult(status: UInt64, value: UInt64) {
     rax = status
