@@ -103,11 +103,15 @@ enum MemoryCalls {
     // Rights come from the env's authority over each frame, not from the
     // entry it has now: a granted page cannot be raised past its grant, and
     // a page the kernel mapped for it (its own page tables' view) not at all.
+    // The tables are read once, not once a page (a global's read is a copy).
+    let frames = frameTable
+    let grants = grantTable
+    let owner = FrameOwner.env(env.pointee.id)
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
-      guard let limit = authority(over: frame, for: env), rights.isSubset(of: limit) else {
-        throw CallFailure(.badCapability)
-      }
+      if frames.owner(of: frame) == owner { continue }
+      guard let grant = grants.find(frame: frame, grantee: env.pointee.id), rights.isSubset(of: grants[grant].rights)
+      else { throw CallFailure(.badCapability) }
     }
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
@@ -227,11 +231,6 @@ enum MemoryCalls {
     return (frame, grantTable[grant].rights, grant)
   }
 
-  private static func authority(over frame: Frame, for env: EnvRef) -> PageRights? {
-    if frameTable.owner(of: frame) == .env(env.pointee.id) { return PageRights.from(writable: true, executable: true) }
-    return grantTable.find(frame: frame, grantee: env.pointee.id).map { grantTable[$0].rights }
-  }
-
   /// The not-yet-present slot of the level-`level` table for `address`.
   private static func emptySlot(_ env: EnvRef, level: Int, for address: UInt64) throws(CallFailure)
     -> UnsafeMutablePointer<UInt64>
@@ -288,17 +287,17 @@ enum MemoryCalls {
 /// Up to `KernelCall.batchLimit` leaf entries, kept in the kernel's static
 /// storage rather than on the heap: the kernel allocates nothing after boot.
 struct LeafList {
-  nonisolated(unsafe) private static let storage = UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>.allocate(
-    capacity: Int(KernelCall.batchLimit))
+  /// Constant-initialised (no lazy-initialisation check per access), taken in `reserve`.
+  nonisolated(unsafe) private static var storage: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>? = nil
   private(set) var count = 0
 
   /// Takes the storage at boot, so that no kernel call ever allocates.
-  static func reserve() { _ = storage }
+  static func reserve() { storage = .allocate(capacity: Int(KernelCall.batchLimit)) }
 
   mutating func append(_ leaf: UnsafeMutablePointer<UInt64>) {
-    Self.storage[count] = leaf
+    Self.storage.unsafelyUnwrapped[count] = leaf
     count += 1
   }
 
-  subscript(i: Int) -> UnsafeMutablePointer<UInt64> { Self.storage[i]! }
+  subscript(i: Int) -> UnsafeMutablePointer<UInt64> { Self.storage.unsafelyUnwrapped[i].unsafelyUnwrapped }
 }

@@ -61,8 +61,11 @@ public struct FrameTable {
   private let owners: UnsafeMutableBufferPointer<UInt16>
   private let freeStack: UnsafeMutableBufferPointer<UInt32>
   /// Sorted, disjoint and never adjacent (touching runs are merged), so a
-  /// memory map whose regions overlap is counted once.
-  private var runs = InlineArray<64, Run>(repeating: Run(start: 0, end: 0))
+  /// memory map whose regions overlap is counted once. Kept out of line (taken
+  /// once, at init): the kernel reads its frame table on every capability
+  /// check, and a read of a global struct copies it whole.
+  private let runs: UnsafeMutablePointer<Run>
+  private static let maxRuns = 64
   private var runCount = 0
   private var sealed = false
   /// owners[0..<cleared] hold codes; slots above hold whatever the storage
@@ -90,6 +93,8 @@ public struct FrameTable {
     precondition(UInt64(owners.count) <= UInt64(UInt32.max) + 1, "frame table larger than UInt32 frame numbers")
     self.owners = owners
     self.freeStack = freeStack
+    runs = .allocate(capacity: Self.maxRuns)
+    runs.initialize(repeating: Run(start: 0, end: 0), count: Self.maxRuns)
   }
 
   public var capacity: Int { owners.count }
@@ -110,7 +115,7 @@ public struct FrameTable {
     while high < runCount && runs[high].start <= end { high += 1 }
     var added = end - start
     if low == high {
-      guard runCount < runs.count else { return }
+      guard runCount < Self.maxRuns else { return }
       var i = runCount
       while i > low {
         runs[i] = runs[i - 1]
