@@ -332,6 +332,21 @@ final class HostTests: XCTestCase {
     XCTAssertNil(bootFailure(["fault:" + String(repeating: "x", count: 64)]))
   }
 
+  func testSliceOverridesReachTheCommandLine() throws {
+    let choice = try AppChoice.parse("share:rr-40@3")
+    XCTAssertEqual(choice, AppChoice(name: "share", arg: "rr-40", slices: 3))
+    XCTAssertEqual(choice.label, "share:rr-40@3")
+    XCTAssertEqual(try AppChoice.parse("hello@64"), AppChoice(name: "hello", slices: 64))
+    let manifest = AppManifest(name: "share", frames: 128, slices: 1)
+    XCTAssertEqual(
+      BootModule(manifest: manifest, arg: "rr", slot: 0, slices: 5).commandLine, "name=share frames=128 slices=5 arg=rr")
+    XCTAssertEqual(BootModule(manifest: manifest, arg: nil, slot: 0).commandLine, "name=share frames=128 slices=1")
+    for bad in ["hello@0", "hello@65", "hello@", "hello@x", "hello@-1", "fault:ud@99"] {
+      let failure = bootFailure([bad])
+      XCTAssertEqual(failure?.exitStatus, 64, bad)
+    }
+  }
+
   func testUnknownOptionsAndBadValuesAreUsageErrors() {
     for arguments in [
       ["hello", "--bogus"], ["hello", "--accel", "hvf"], ["hello", "--accel"], ["hello", "--timeout", "0"],

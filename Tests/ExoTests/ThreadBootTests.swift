@@ -73,6 +73,21 @@ final class ThreadBootTests: XCTestCase {
     XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
   }
 
+  /// Two envs with 1 and 3 slices a turn, counting work over the same TSC
+  /// window: under -icount a slice is an exact instruction budget, so the
+  /// kernel's 1:3 split shows in the counts within 2 %.
+  func testSliceAllowancesSplitTheCPUUnderIcount() throws {
+    let result = try prepared().boot(["share:rr-40@1", "share:rr-40@3"], accel: .icount)
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    func work(_ env: String) throws -> Double {
+      let line = try XCTUnwrap(result.lines.first { $0.hasPrefix("[\(env)] share: rr work ") }, log)
+      return try XCTUnwrap(Double(line.split(separator: " ").last ?? ""), line)
+    }
+    let ratio = try work("share:2") / work("share:1")
+    XCTAssertEqual(ratio, 3, accuracy: 0.06, "work ratio \(ratio), slices 1:3\n\(log)")
+  }
+
   private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
 
   private func boot(_ apps: String...) throws -> BootResult { try prepared().boot(apps) }

@@ -17,14 +17,19 @@ struct Share {
     let span = millions &* 1_000_000
     var counts = [UInt64](repeating: 0, count: tickets.count)
     var sink: UInt64 = 0
-    let start = exo_rdtsc()
+    // Envs booted together count over the same window of TSC time: from the
+    // next multiple of 2^24 ticks on, so the one that started first gets no
+    // head start and the last to finish no time alone.
+    let window: UInt64 = 1 << 24
+    let start = (exo_rdtsc() / window + 1) * window
+    while exo_rdtsc() < start {}
     var ids: [ThreadID] = []
     for (i, t) in tickets.enumerated() {
       do {
         ids.append(
           try Threads.spawn(weight: t) {
             var x = UInt64(i + 1) &* 0x9e37_79b9_7f4a_7c15
-            while exo_rdtsc() &- start < span {
+            while exo_rdtsc() < start &+ span {
               for _ in 0..<unitLoops {
                 x ^= x << 13
                 x ^= x >> 7

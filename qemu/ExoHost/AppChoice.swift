@@ -1,21 +1,34 @@
-// One `APP[:ARG]` of `exo boot`: which app to boot and the argument its
-// module command line carries.
+// One `APP[:ARG][@SLICES]` of `exo boot`: which app to boot, the argument
+// its module command line carries, and optionally its slice allowance in
+// place of the manifest's (to compare envs with different shares).
 import SecureBindings
 
 public struct AppChoice: Sendable, Equatable {
   public let name: String
   public let arg: String?
+  public let slices: UInt64?
 
-  public init(name: String, arg: String? = nil) {
+  public init(name: String, arg: String? = nil, slices: UInt64? = nil) {
     self.name = name
     self.arg = arg
+    self.slices = slices
   }
 
-  /// As the user wrote it: `hello` or `fault:null`.
-  public var label: String { arg.map { "\(name):\($0)" } ?? name }
+  /// As the user wrote it: `hello`, `fault:null` or `share:rr@3`.
+  public var label: String { (arg.map { "\(name):\($0)" } ?? name) + (slices.map { "@\($0)" } ?? "") }
 
-  /// Splits `APP[:ARG]` and checks ARG; the name is checked against the catalog later.
+  /// Splits `APP[:ARG][@SLICES]` and checks ARG and SLICES; the name is
+  /// checked against the catalog later.
   public static func parse(_ text: String) throws -> AppChoice {
+    if let at = text.lastIndex(of: "@") {
+      let count = String(text[text.index(after: at)...])
+      guard let slices = UInt64(count), BootConfig.slicesRange.contains(slices) else {
+        throw ExoFailure.usage(
+          "bad slice count '\(count)' in '\(text)': SLICES is \(BootConfig.slicesRange.lowerBound)...\(BootConfig.slicesRange.upperBound)")
+      }
+      let choice = try parse(String(text[..<at]))
+      return AppChoice(name: choice.name, arg: choice.arg, slices: slices)
+    }
     guard let colon = text.firstIndex(of: ":") else { return AppChoice(name: text) }
     let name = String(text[..<colon])
     let arg = String(text[text.index(after: colon)...])

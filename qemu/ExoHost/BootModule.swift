@@ -7,21 +7,24 @@ public struct BootModule: Sendable, Equatable {
   public let arg: String?
   /// 0-based position in the boot; each slot has its own link address.
   public let slot: Int
+  /// `APP@SLICES` in place of the manifest's allowance.
+  public let slices: UInt64?
 
-  public init(manifest: AppManifest, arg: String?, slot: Int) {
+  public init(manifest: AppManifest, arg: String?, slot: Int, slices: UInt64? = nil) {
     self.manifest = manifest
     self.arg = arg
     self.slot = slot
+    self.slices = slices
   }
 
   /// Relative to the package root.
   public var imagePath: String { BuildPlan.appImage(manifest.name, slot: slot) }
 
-  public var commandLine: String { Self.commandLine(for: manifest, arg: arg) }
+  public var commandLine: String { Self.commandLine(for: manifest, arg: arg, slices: slices) }
 
   /// `name=NAME frames=N slices=N` plus ` arg=ARG`: what the kernel's BootConfig parses.
-  public static func commandLine(for manifest: AppManifest, arg: String?) -> String {
-    var line = "name=\(manifest.name) frames=\(manifest.frames) slices=\(manifest.slices)"
+  public static func commandLine(for manifest: AppManifest, arg: String?, slices: UInt64? = nil) -> String {
+    var line = "name=\(manifest.name) frames=\(manifest.frames) slices=\(slices ?? UInt64(manifest.slices))"
     if let arg { line += " arg=\(arg)" }
     return line
   }
@@ -34,7 +37,7 @@ public struct BootModule: Sendable, Equatable {
           "unknown app '\(app.name)'; the apps are: \(catalog.names.joined(separator: ", "))",
           exitStatus: ExitStatus.usage)
       }
-      let module = BootModule(manifest: manifest, arg: app.arg, slot: slot)
+      let module = BootModule(manifest: manifest, arg: app.arg, slot: slot, slices: app.slices)
       if let refusal = kernelRefusal(of: module.commandLine) {
         throw ExoFailure(
           "the kernel would refuse app \(app.label)'s command line '\(module.commandLine)': \(refusal)",
