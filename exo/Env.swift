@@ -46,6 +46,8 @@ struct Env {
   var exceptionStack: UInt64 = 0
   var sharedPageAddress: UInt64 = 0
   var sharedFrame = Frame(number: 0)
+  /// Upcall at each slice start too (flag of `set_exception_handler`).
+  var sliceUpcalls = false
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

@@ -46,7 +46,7 @@ enum KernelCalls {
       case .unmap: try MemoryCalls.unmap(env, a.0, a.1)
       case .protect: try MemoryCalls.protect(env, a.0, a.1, a.2)
       case .mapBatch: return .success(try MemoryCalls.mapBatch(env, a.0, a.1))
-      case .setExceptionHandler: try MemoryCalls.setExceptionHandler(env, a.0, a.1, a.2)
+      case .setExceptionHandler: try MemoryCalls.setExceptionHandler(env, a.0, a.1, a.2, a.3)
       case .frameGrant: try MemoryCalls.frameGrant(env, a.0, a.1, a.2)
       case .frameRevoke: try MemoryCalls.frameRevoke(env, a.0, a.1)
       case .pctListen: try ControlTransfer.listen(env, a.0, a.1, a.2)

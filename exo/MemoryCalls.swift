@@ -179,7 +179,9 @@ enum MemoryCalls {
 
   // MARK: exceptions
 
-  static func setExceptionHandler(_ env: EnvRef, _ entry: UInt64, _ stack: UInt64, _ shared: UInt64) throws(CallFailure) {
+  static func setExceptionHandler(
+    _ env: EnvRef, _ entry: UInt64, _ stack: UInt64, _ shared: UInt64, _ flags: UInt64
+  ) throws(CallFailure) {
     if entry == 0 {
       unregisterHandler(env)
       return
@@ -187,6 +189,7 @@ enum MemoryCalls {
     guard entry >= UserSpace.lowest, entry < UserSpace.top, stack & 15 == 0, stack > UserSpace.lowest,
       stack <= UserSpace.top, UserSpace.isMappable(shared)
     else { throw CallFailure(.badAddress) }
+    guard flags & ~ExceptionSlot.sliceUpcallsFlag == 0 else { throw CallFailure(.badArgument) }
     guard env.pointee.space.isUserAccessible(shared, write: true), let physical = env.pointee.space.translate(shared)
     else { throw CallFailure(.notMapped) }
     let frame = Frame(number: physical >> 12)
@@ -200,6 +203,7 @@ enum MemoryCalls {
     env.pointee.exceptionStack = stack
     env.pointee.sharedPageAddress = shared
     env.pointee.sharedFrame = frame
+    env.pointee.sliceUpcalls = flags & ExceptionSlot.sliceUpcallsFlag != 0
     publishUpcall(env)
   }
 
@@ -207,6 +211,7 @@ enum MemoryCalls {
     guard env.pointee.exceptionEntry != 0 else { return }
     frameBindings.unpin(env.pointee.sharedFrame)
     env.pointee.exceptionEntry = 0
+    env.pointee.sliceUpcalls = false
     publishUpcall(env)
   }
 

@@ -59,7 +59,9 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
     after = .resume  // NMI, or a spurious APIC or PIC interrupt: nothing to do
   }
   switch after {
-  case .resume: enterContext(env)
+  case .resume:
+    if vector == LocalAPIC.timerVector { startSlice(env) }
+    enterContext(env)
   case .upcall: UserMode.returnToCaller(registers)
   case .transfer(let target): enterContext(target)
   case .yield, .gone: endTurn()
@@ -135,7 +137,26 @@ func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
     enterContext(envTable[callee])
   }
   owner.pointee.useMain()
+  startSlice(owner)
   enterContext(owner)
+}
+
+/// A slice of `env` begins: if it asked for slice-start upcalls and its
+/// upcalls are enabled, its main context as the timer left it goes into the
+/// shared page and its handler runs (vector `ExceptionSlot.sliceStart`), so
+/// its libOS picks which of its threads runs. With upcalls disabled (it was
+/// handling an upcall) it resumes where it stopped, and nothing is lost.
+func startSlice(_ env: UnsafeMutablePointer<Env>) {
+  guard env.pointee.sliceUpcalls, !env.pointee.inActivation, env.pointee.exceptionEntry != 0 else { return }
+  let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)
+  guard shared.load(fromByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self) == 0 else { return }
+  let registers = env.pointee.registers
+  registers.pointee.save(into: shared)
+  shared.storeBytes(of: ExceptionSlot.sliceStart, toByteOffset: ExceptionSlot.vector, as: UInt64.self)
+  shared.storeBytes(of: 0, toByteOffset: ExceptionSlot.error, as: UInt64.self)
+  shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
+  registers.pointee.redirect(
+    to: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress)
 }
 
 /// Runs `env`'s current context (`env.registers`) in the current turn.

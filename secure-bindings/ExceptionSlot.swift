@@ -25,6 +25,13 @@ public enum ExceptionSlot {
   /// the kernel does not touch FP state on the way in.
   public static let fpuArea = 512
   public static let size = 1024
+
+  /// The vector of a slice-start upcall: the slot then holds the env's main
+  /// context as the timer interrupted it, and the libOS may resume it or
+  /// switch to another of its threads [scheduler activations].
+  public static let sliceStart: UInt64 = 0x100
+  /// `set_exception_handler`'s flags.
+  public static let sliceUpcallsFlag: UInt64 = 1
 }
 
 extension UserSpace {

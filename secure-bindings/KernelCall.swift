@@ -156,6 +156,7 @@ extension KernelCall {
           KernelCallArgument(name: "entry", meaning: "user address of the handler"),
           KernelCallArgument(name: "stack", meaning: "16-byte-aligned user address, the handler's initial RSP"),
           KernelCallArgument(name: "shared", meaning: "page-aligned user address of a writable page the caller has mapped, of a frame it owns"),
+          KernelCallArgument(name: "flags", meaning: "1 = also upcall at the start of each of the env's slices, with vector 256 (ExceptionSlot.sliceStart) and the interrupted main context in the slot"),
         ],
         result: "0",
         errors: [.badAddress, .notMapped, .badCapability])

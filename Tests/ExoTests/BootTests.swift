@@ -85,6 +85,19 @@ final class BootTests: XCTestCase {
     XCTAssertLessThan(counterExit, done, "counter had to wait for the spinner\n\(log)")
   }
 
+  /// Slice-start upcalls: each slice of the spinner begins in its libOS,
+  /// which resumes the loop where the timer stopped it; the loop's own
+  /// count proves nothing was lost, and the other envs still finish.
+  func testSliceStartUpcallsResumeTheInterruptedContext() throws {
+    let result = try boot("spinner:upcalls", "hello", "counter")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0), .exited(status: 0)], log)
+    let done = try XCTUnwrap(result.lines.first { $0.hasPrefix("[spinner:1] done spinning after ") }, log)
+    let upcalls = try XCTUnwrap(Int(done.split(separator: " ").dropLast(2).last ?? ""), done)
+    XCTAssertGreaterThan(upcalls, 0, done)
+  }
+
   /// Protected control transfer: replies come back, and calling itself, an
   /// unknown env, one that stopped listening or one that exited is refused.
   func testProtectedControlTransferAndItsRefusals() throws {

@@ -8,7 +8,14 @@ import UserArch
 struct Spinner {
   static func main() {
     var millions: UInt64 = 200
-    if App.argument.count > 0 {
+    if App.argumentIs("upcalls") {
+      // Each slice now starts with an upcall into the libOS, which resumes
+      // the loop where the timer stopped it.
+      do throws(ExoError) { try Exceptions.onSliceStart { _ in } } catch {
+        print("could not ask for slice upcalls: error \(error.rawValue)")
+        Exo.exit(2)
+      }
+    } else if App.argument.count > 0 {
       millions = 0
       for byte in App.argument where byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
         millions = millions &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
@@ -18,6 +25,6 @@ struct Spinner {
     let start = exo_rdtsc()
     var spins: UInt64 = 0
     while exo_rdtsc() &- start < millions &* 1_000_000 { spins &+= 1 }
-    print("done spinning after \(spins) loops")
+    print("done spinning after \(spins) loops; \(Exceptions.sliceStarts) slice-start upcalls")
   }
 }

@@ -19,6 +19,9 @@ public enum Exceptions {
   public typealias Handler = (ExceptionState) -> Bool
 
   nonisolated(unsafe) static var handler: Handler? = nil
+  nonisolated(unsafe) static var sliceHandler: ((ExceptionState) -> Void)? = nil
+  /// Slice-start upcalls received (vector `ExceptionSlot.sliceStart`).
+  nonisolated(unsafe) public internal(set) static var sliceStarts: UInt64 = 0
   nonisolated(unsafe) public internal(set) static var isRegistered = false
   nonisolated(unsafe) public internal(set) static var count: UInt64 = 0
 
@@ -40,6 +43,18 @@ public enum Exceptions {
     isRegistered = true
   }
 
+  /// Asks the kernel to upcall at the start of each of this env's slices too.
+  /// `handler` sees the interrupted main context (it may change it, as an
+  /// exception handler may); the context is then resumed. A libOS scheduler
+  /// would switch threads here.
+  public static func onSliceStart(_ handler: @escaping (ExceptionState) -> Void) throws(ExoError) {
+    sliceHandler = handler
+    if !isRegistered { try install { _ in false } }
+    try Exo.setExceptionHandler(
+      entry: exo_exception_entry_address(), stack: exo_exception_stack_top(), shared: sharedPage,
+      flags: ExceptionSlot.sliceUpcallsFlag)
+  }
+
   /// Prints the one-line report and exits; the app had no answer.
   static func unresolved(_ state: ExceptionState) -> Never {
     let vector = state.vector
@@ -57,8 +72,13 @@ public enum Exceptions {
 /// exception was resolved, and exception.S then resumes the thread.
 @_cdecl("exo_exception_dispatch")
 func exceptionDispatch(_ page: UnsafeMutableRawPointer) {
-  Exceptions.count &+= 1
   let state = ExceptionState(page: page)
+  if state.vector == ExceptionSlot.sliceStart {
+    Exceptions.sliceStarts &+= 1
+    Exceptions.sliceHandler?(state)
+    return
+  }
+  Exceptions.count &+= 1
   if let handler = Exceptions.handler, handler(state) { return }
   Exceptions.unresolved(state)
 }

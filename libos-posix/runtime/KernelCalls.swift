@@ -107,7 +107,10 @@ public enum Exo {
   }
 
   /// Registers (or, with entry 0, removes) the exception upcall.
-  public static func setExceptionHandler(entry: UInt64, stack: UInt64, shared: UInt64) throws(ExoError) {
-    _ = try call(.setExceptionHandler, entry, stack, shared)
+  public static func setExceptionHandler(entry: UInt64, stack: UInt64, shared: UInt64, flags: UInt64 = 0)
+    throws(ExoError)
+  {
+    let r = exo_syscall(KernelCall.setExceptionHandler.rawValue, entry, stack, shared, flags, 0, 0)
+    guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
   }
 }
