@@ -6,6 +6,8 @@ import SecureBindings
 enum EnvState: Equatable {
   case free
   case runnable
+  /// In `event_wait`: until an event arrives or `wakeAt` passes.
+  case blocked
   case exited
 }
 
@@ -48,6 +50,12 @@ struct Env {
   var sharedFrame = Frame(number: 0)
   /// Upcall at each slice start too (flag of `set_exception_handler`).
   var sliceUpcalls = false
+  /// Events: bits other envs have signalled and it has not yet taken, the
+  /// envs allowed to signal it (a bit per env id), and while blocked the TSC
+  /// deadline it wakes at anyway (0: none).
+  var pendingEvents: UInt64 = 0
+  var eventSenders: UInt64 = 0
+  var wakeAt: UInt64 = 0
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

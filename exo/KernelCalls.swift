@@ -23,6 +23,12 @@ enum KernelCalls {
       do throws(CallFailure) {
         return .transfer(try ControlTransfer.call(env, a.0, (a.1, a.2, a.3)))
       } catch { return finish(env, .failure(error)) }
+    case .eventWait:
+      do throws(CallFailure) {
+        let after = try Events.wait(env, a.0)
+        if case .yield = after { SliceVector.yielded() }
+        return after
+      } catch { return finish(env, .failure(error)) }
     case .pctReply:
       do throws(CallFailure) {
         return .transfer(try ControlTransfer.reply(env, a.0))
@@ -50,7 +56,9 @@ enum KernelCalls {
       case .frameGrant: try MemoryCalls.frameGrant(env, a.0, a.1, a.2)
       case .frameRevoke: try MemoryCalls.frameRevoke(env, a.0, a.1)
       case .pctListen: try ControlTransfer.listen(env, a.0, a.1, a.2)
-      case .exit, .yield, .pctCall, .pctReply: break  // handled by dispatch: they switch contexts
+      case .eventListen: Events.listen(env, a.0)
+      case .eventSignal: try Events.signal(env, a.0, a.1)
+      case .exit, .yield, .pctCall, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
       }
       return .success(0)
     } catch {

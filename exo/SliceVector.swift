@@ -33,11 +33,26 @@ enum SliceVector {
   static func expired(_ env: UnsafeMutablePointer<Env>) -> AfterTrap {
     LocalAPIC.endOfInterrupt()
     armedFor = nil
+    Events.wakeExpired()
     if env.pointee.slicesLeft > 1 {
       env.pointee.slicesLeft -= 1
       return .resume
     }
     return .yield
+  }
+
+  /// True while the CPU halts with nothing to run: the tick that ends the
+  /// halt is taken in ring 0 and is no fault.
+  nonisolated(unsafe) private(set) static var idling = false
+
+  /// One slice of halting, for when every live env is blocked.
+  static func idleTick() {
+    armedFor = nil
+    lastEnv = nil
+    LocalAPIC.startOneShot(ticks: ticksPerSlice)
+    idling = true
+    Machine.idle()
+    idling = false
   }
 
   /// `yield`: the rest of the turn goes to the next env.

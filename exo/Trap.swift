@@ -39,6 +39,11 @@ func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
 
 @_cdecl("exo_trap")
 func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
+  if !frame.pointee.isFromUserMode && SliceVector.idling {
+    // The tick (or a spurious interrupt) that ends an idle halt.
+    if frame.pointee.trapVector == LocalAPIC.timerVector { LocalAPIC.endOfInterrupt() }
+    if frame.pointee.trapVector >= 32 { UserMode.returnToKernel(frame) }
+  }
   guard frame.pointee.isFromUserMode, let env = runningEnv else { panic(trap: frame) }
   // Entries from ring 3 push straight into the env's slot; only the IST
   // vectors (NMI, #DF, #MC) arrive on a stack of their own.
@@ -180,7 +185,9 @@ func endTurn() -> Never {
 }
 
 func runNext(after id: EnvID) -> Never {
+  Events.wakeExpired()
   if let next = envTable.next(after: id) { startTurn(envTable[next]) }
+  if let woken = Events.idle() { startTurn(woken) }
   allEnvsExited()
 }
 
@@ -189,6 +196,9 @@ func allEnvsExited() -> Never {
   if Console.firstEnvLineTSC != 0 {
     KernelLine().text("boot: first env line after ").decimal(Console.firstEnvLineTSC &- Machine.kernelEntryTSC)
       .text(" tsc ticks from kernel entry").end()
+  }
+  if Events.halts > 0 {
+    KernelLine().text("idle: halted ").decimal(Events.halts).text(" times while every env waited").end()
   }
   KernelLine().text(ConsoleWords.allEnvsExited).text("; frames free ").decimal(UInt64(frameTable.freeCount))
     .text(" of ").decimal(UInt64(framesFreeAtBoot)).end()

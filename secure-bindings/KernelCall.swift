@@ -25,6 +25,9 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case pctListen = 14
   case pctCall = 15
   case pctReply = 16
+  case eventListen = 17
+  case eventSignal = 18
+  case eventWait = 19
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -211,6 +214,30 @@ extension KernelCall {
         arguments: [KernelCallArgument(name: "word", meaning: "the caller's result")],
         result: "does not return (to this activation)",
         errors: [.badArgument])
+    case .eventListen:
+      return KernelCallSpec(
+        name: "event_listen",
+        summary: "Name the envs that may signal the caller (a bit per env id); signals from others are refused.",
+        arguments: [KernelCallArgument(name: "senders", meaning: "bit i set: env i may signal")],
+        result: "0",
+        errors: [])
+    case .eventSignal:
+      return KernelCallSpec(
+        name: "event_signal",
+        summary: "Set event bits in another env's pending word, waking it if it waits.",
+        arguments: [
+          KernelCallArgument(name: "env", meaning: "the env to signal"),
+          KernelCallArgument(name: "bits", meaning: "non-zero bits to set"),
+        ],
+        result: "0",
+        errors: [.noSuchEnv, .badCapability, .badArgument])
+    case .eventWait:
+      return KernelCallSpec(
+        name: "event_wait",
+        summary: "Take the pending event bits, or wait until some arrive or the timeout passes; the rest of the slice goes to the next env, and a CPU with every env waiting halts until the next tick.",
+        arguments: [KernelCallArgument(name: "timeout", meaning: "microseconds; 0 waits for an event only")],
+        result: "the event bits taken (0 when the timeout passed)",
+        errors: [.busy])
     }
   }
 }

@@ -7,7 +7,7 @@ import XCTest
 final class BootTests: XCTestCase {
   /// Built once per test run and shared by every boot test.
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner", "pct"])
+    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner", "pct", "sleeper"])
   }
 
   func testHelloPrintsItsGreetingAndExits() throws {
@@ -96,6 +96,37 @@ final class BootTests: XCTestCase {
     let done = try XCTUnwrap(result.lines.first { $0.hasPrefix("[spinner:1] done spinning after ") }, log)
     let upcalls = try XCTUnwrap(Int(done.split(separator: " ").dropLast(2).last ?? ""), done)
     XCTAssertGreaterThan(upcalls, 0, done)
+  }
+
+  /// Sleeping in the kernel: under -icount the TSC counts instructions, so
+  /// the sleeps are exact, and with every env asleep the CPU halts.
+  func testSleepsNeverEndEarlyAndAnIdleCPUHalts() throws {
+    let result = try prepared().boot(["sleeper"], accel: .icount)
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[sleeper:1] slept 3 times"), log)
+    for line in result.lines where line.hasPrefix("[sleeper:1] slept ") && line.hasSuffix(" TSC ticks") {
+      let ticks = try XCTUnwrap(UInt64(line.split(separator: " ")[2]), line)
+      XCTAssertGreaterThanOrEqual(ticks, 2_000_000, "woke before its 2 ms\n\(log)")
+    }
+    XCTAssertTrue(result.lines.contains { $0.hasPrefix("[exo] idle: halted ") }, log)
+  }
+
+  /// A signal wakes a waiting env; a signal to an env that does not list
+  /// the sender is refused; an env waiting for a signal no one can send is
+  /// ended instead of hanging the boot.
+  func testEventsWakeWaitersAndAStuckWaiterIsEnded() throws {
+    let result = try boot("sleeper:waiter", "sleeper:signaler", "hello")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[sleeper:1] woken by a signal: bits 0x5a"), log)
+    XCTAssertTrue(result.lines.contains { $0.hasPrefix("[sleeper:2] a signal to an env that does not listen is refused") }, log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0), .exited(status: 0)], log)
+    let stuck = try boot("sleeper:waiter")
+    XCTAssertTrue(stuck.verdict.isGood, stuck.lines.joined(separator: "\n"))
+    XCTAssertTrue(
+      stuck.lines.contains("[exo] env sleeper:1 killed: waits for an event no live env can send"),
+      stuck.lines.joined(separator: "\n"))
   }
 
   /// Protected control transfer: replies come back, and calling itself, an

@@ -54,6 +54,9 @@ enum Machine {
     while true { x86_hlt() }
   }
 
+  /// Halts until the next interrupt (the kernel otherwise runs with them off).
+  static func idle() { x86_idle() }
+
   static func halt() -> Never {
     while true { x86_hlt() }
   }

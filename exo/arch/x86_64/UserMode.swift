@@ -48,6 +48,9 @@ enum UserMode {
   /// Whether `rip` may be returned to: canonical and in the user half.
   static func isUserAddress(_ rip: UInt64) -> Bool { rip < UserSpace.top }
 
+  /// Back into the kernel's idle loop after the tick that ended a halt.
+  static func returnToKernel(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never { exo_resume(frame) }
+
   /// Back to the env that made a kernel call, with nothing switched.
   static func returnToCaller(_ registers: UnsafeMutablePointer<UserRegisters>) -> Never {
     registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag

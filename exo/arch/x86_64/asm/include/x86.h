@@ -31,6 +31,8 @@ static inline uint64_t x86_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%
 static inline void x86_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 static inline void x86_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 static inline void x86_hlt(void) { __asm__ volatile("hlt"); }
+/* Interrupts on only for the halt: the tick that wakes it is taken in ring 0. */
+static inline void x86_idle(void) { __asm__ volatile("sti; hlt; cli" : : : "memory"); }
 static inline void x86_fxsave(struct fx_area *a) { __asm__ volatile("fxsave64 %0" : "=m"(*a)); }
 static inline void x86_fxrstor(const struct fx_area *a) { __asm__ volatile("fxrstor64 %0" : : "m"(*a)); }
 

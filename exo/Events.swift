@@ -1,0 +1,89 @@
+// Events and sleeping: an env waits until another env signals it or a
+// deadline passes, and a CPU with nothing to run halts (`hlt`) until the
+// next timer tick instead of spinning. The kernel only records and delivers
+// bits; what they mean is the envs' business.
+import SecureBindings
+
+enum Events {
+  typealias EnvRef = UnsafeMutablePointer<Env>
+
+  /// Halts taken while every live env was blocked (reported at the end).
+  nonisolated(unsafe) private(set) static var halts: UInt64 = 0
+
+  static func listen(_ env: EnvRef, _ senders: UInt64) {
+    env.pointee.eventSenders = senders
+  }
+
+  static func signal(_ env: EnvRef, _ target: UInt64, _ bits: UInt64) throws(CallFailure) {
+    guard target >= 1, target <= UInt64(envTable.count), target != UInt64(env.pointee.id.raw) else {
+      throw CallFailure(.noSuchEnv)
+    }
+    let other = envTable[EnvID(UInt16(target))]
+    guard other.pointee.state == .runnable || other.pointee.state == .blocked else { throw CallFailure(.noSuchEnv) }
+    guard other.pointee.eventSenders & (1 << UInt64(env.pointee.id.raw & 63)) != 0 else {
+      throw CallFailure(.badCapability)
+    }
+    guard bits != 0 else { throw CallFailure(.badArgument) }
+    other.pointee.pendingEvents |= bits
+    if other.pointee.state == .blocked { wake(other) }
+  }
+
+  /// `event_wait(timeout)`: takes pending events at once, or blocks the
+  /// env; `.yield` ends its turn. A timeout of 0 waits for an event only.
+  static func wait(_ env: EnvRef, _ timeoutMicroseconds: UInt64) throws(CallFailure) -> AfterTrap {
+    guard !env.pointee.inActivation else { throw CallFailure(.busy) }
+    if env.pointee.pendingEvents != 0 {
+      env.pointee.registers.pointee.setResult(status: 0, value: env.pointee.pendingEvents)
+      env.pointee.pendingEvents = 0
+      return .resume
+    }
+    let ticks = timeoutMicroseconds > UInt64.max / LocalAPIC.tscPerMillisecond
+      ? UInt64.max : timeoutMicroseconds * LocalAPIC.tscPerMillisecond / 1000
+    env.pointee.wakeAt = timeoutMicroseconds == 0 ? 0 : Machine.tsc() &+ max(ticks, 1)
+    env.pointee.state = .blocked
+    env.pointee.registers.pointee.setResult(status: 0, value: 0)
+    return .yield
+  }
+
+  private static func wake(_ env: EnvRef) {
+    env.pointee.registers.pointee.setResult(status: 0, value: env.pointee.pendingEvents)
+    env.pointee.pendingEvents = 0
+    env.pointee.wakeAt = 0
+    env.pointee.state = .runnable
+  }
+
+  /// Wakes every blocked env whose deadline has passed.
+  static func wakeExpired() {
+    let now = Machine.tsc()
+    for i in 0..<envTable.count {
+      let env = envTable.slots + i
+      if env.pointee.state == .blocked && env.pointee.wakeAt != 0 && now >= env.pointee.wakeAt { wake(env) }
+    }
+  }
+
+  /// Nothing can run: halt until a timer tick wakes a sleeper. Envs blocked
+  /// with no deadline and no live env left that may signal them would wait
+  /// forever; they are ended with a report instead of hanging the boot.
+  static func idle() -> UnsafeMutablePointer<Env>? {
+    while true {
+      var sleeper = false
+      var waiter: EnvRef? = nil
+      for i in 0..<envTable.count {
+        let env = envTable.slots + i
+        guard env.pointee.state == .blocked else { continue }
+        if env.pointee.wakeAt != 0 { sleeper = true } else if waiter == nil { waiter = env }
+      }
+      if !sleeper {
+        guard let stuck = waiter else { return nil }
+        KernelLine().text("env ").env(stuck.pointee).text(" killed: waits for an event no live env can send").end()
+        retire(stuck)
+        if let next = envTable.next(after: stuck.pointee.id) { return envTable[next] }
+        continue
+      }
+      halts &+= 1
+      SliceVector.idleTick()
+      wakeExpired()
+      if let next = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { return envTable[next] }
+    }
+  }
+}
