@@ -1,5 +1,6 @@
 // Boot tests of the libOS threads: the threads app's checked result under
-// both schedulers, cpubench's JSON line, and two share envs side by side
+// both schedulers, with and without preemption at slice starts (threads
+// that never yield must still all finish), cpubench's JSON line, and two share envs side by side
 // with different thread schedulers. Built once, booted under TCG; no
 // assertion depends on timing.
 import ExoHost
@@ -17,6 +18,23 @@ final class ThreadBootTests: XCTestCase {
 
   func testThreadsPrintsTheSameChecksumUnderStride() throws {
     try threads("threads:stride", scheduler: "stride")
+  }
+
+  /// Preempted at every slice: the same checksum (the thread library's
+  /// critical sections hold), and spinners that never yield and can only
+  /// pass their spin barriers if each is preempted all finish, their
+  /// checked-arithmetic sum exact.
+  func testPreemptedThreadsThatNeverYieldAllFinish() throws {
+    for app in ["threads:rr-preempt", "threads:stride-preempt"] {
+      let result = try prepared().boot([app, "hello"])
+      let log = result.lines.joined(separator: "\n")
+      XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+      XCTAssertTrue(result.lines.contains("[threads:1] threads: checksum 15126145 ok"), "\(app)\n\(log)")
+      XCTAssertTrue(result.lines.contains("[threads:1] threads: 4 spinners x 6 phases sum 57575700 ok"), "\(app)\n\(log)")
+      XCTAssertFalse(result.lines.contains { $0.contains("WRONG") || $0.contains("deadlock") || $0.contains("unresolved") }, log)
+      XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+      XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+    }
   }
 
   private func threads(_ app: String, scheduler: String) throws {

@@ -1,8 +1,10 @@
 // Host tests of the libOS's thread logic: round-robin fairness, stride's
 // ticket shares, the thread table's create/join/exit/sleep/deadlock rules,
 // and the mutex, condition, semaphore and message queue state machines, the
-// last two also under simulated threads interleaved by the real table.
+// last two also under simulated threads interleaved by the real table; and
+// the frame a preempted thread leaves on its stack, popped as switch.S does.
 import LibOSPosix
+import SecureBindings
 import XCTest
 
 final class ThreadTests: XCTestCase {
@@ -385,5 +387,59 @@ final class ThreadTests: XCTestCase {
       }
     }
     XCTAssertEqual(counter, (n - 1) * increments)
+  }
+
+  // MARK: preemption
+
+  /// A slot with every word distinct, copied onto a "stack" at odd and even
+  /// RSPs: popping the frame as switch.S and exo_thread_resume_preempted do
+  /// gives back every GPR, RFLAGS, RIP, the FXSAVE image and the RSP, and
+  /// nothing at or above RSP - 128 (the red zone) is written.
+  func testPreemptedFrameResumesTheExactState() {
+    let slot = UnsafeMutableRawPointer.allocate(byteCount: ExceptionSlot.size, alignment: 16)
+    defer { slot.deallocate() }
+    for i in 0..<(ExceptionSlot.size / 8) { slot.storeBytes(of: 0xabc0_0000 + UInt64(i), toByteOffset: 8 * i, as: UInt64.self) }
+    func word(_ offset: Int) -> UInt64 { slot.load(fromByteOffset: offset, as: UInt64.self) }
+    let stackWords = 1024
+    let stack = UnsafeMutablePointer<UInt64>.allocate(capacity: stackWords)
+    defer { stack.deallocate() }
+    let base = UInt64(UInt(bitPattern: stack))
+    for misalign: UInt64 in [0, 8, 24] {
+      stack.initialize(repeating: 0x5e17_1e17, count: stackWords)
+      let rsp = base + 8 * UInt64(stackWords - 32) - misalign
+      slot.storeBytes(of: rsp, toByteOffset: ExceptionSlot.rsp, as: UInt64.self)
+      let resume: UInt64 = 0xfeed_f00d
+      var sp = PreemptedFrame.build(slot: slot, resumeAt: resume)
+      XCTAssertGreaterThanOrEqual(sp, rsp - PreemptedFrame.maxBytes)
+      // Above RSP - 128 nothing changed.
+      for i in 0..<stackWords where base + 8 * UInt64(i) >= rsp - PreemptedFrame.redZone {
+        XCTAssertEqual(stack[i], 0x5e17_1e17, "word \(i) written, misalign \(misalign)")
+      }
+      func pop() -> UInt64 {
+        defer { sp += 8 }
+        return UnsafePointer<UInt64>(bitPattern: UInt(sp))!.pointee
+      }
+      // switch.S: the FCW/MXCSR block, R15 R14 R13 R12 RBX RBP, ret.
+      _ = pop(); _ = pop()
+      var popped: [UInt64] = []
+      for _ in 0..<6 { popped.append(pop()) }
+      XCTAssertEqual(pop(), resume)
+      // exo_thread_resume_preempted: fxrstor64 (%rsp), then RSP = RBX.
+      XCTAssertEqual(sp % 16, 0, "fxrstor needs 16-byte alignment")
+      let fpu = UnsafeRawPointer(bitPattern: UInt(sp))!
+      for i in 0..<64 {
+        XCTAssertEqual(fpu.load(fromByteOffset: 8 * i, as: UInt64.self), word(ExceptionSlot.fpuArea + 8 * i))
+      }
+      sp = popped[4]  // RBX
+      XCTAssertGreaterThanOrEqual(sp, UInt64(UInt(bitPattern: fpu)) + 512, "the GPR frame overlaps the FXSAVE image")
+      // R15 ... R8, RBP, RDI, RSI, RDX, RCX, RBX, RAX: slot order reversed.
+      for r in (0..<ExceptionSlot.generalRegisterCount).reversed() {
+        XCTAssertEqual(pop(), word(ExceptionSlot.generalRegisters + 8 * r), "register \(r)")
+      }
+      XCTAssertEqual(pop(), word(ExceptionSlot.rflags))  // popfq
+      XCTAssertEqual(pop(), word(ExceptionSlot.rip))  // retq $128
+      sp += PreemptedFrame.redZone
+      XCTAssertEqual(sp, rsp)
+    }
   }
 }

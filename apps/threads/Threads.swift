@@ -1,6 +1,10 @@
 // threads: many user-level threads using every synchronisation primitive of
 // the libOS, each part with a result known in advance, folded into one
-// checksum line. Any wrong part prints what it got and exits 1.
+// checksum line. Any wrong part prints what it got and exits 1. With
+// `rr-preempt` or `stride-preempt`, slices preempt the threads: the same
+// parts must give the same checksum, and then threads that never yield
+// (busy loops meeting at spin barriers, which only preemption can pass)
+// must all finish with a known sum.
 import LibOSRuntime
 import UserArch
 
@@ -13,11 +17,21 @@ struct ThreadsApp {
   static let incrementsPerThread = 200
   static let barrierThreads = 8
   static let barrierRounds = 5
+  static let spinners = 4
+  static let spinPhases = 6
+  static let spinWork = 20_000
 
   nonisolated(unsafe) static var failures = 0
 
   static func main() {
-    if App.argumentIs("stride") { Threads.use(.stride) } else { Threads.use(.roundRobin) }
+    let preemptive = App.argumentIs("rr-preempt") || App.argumentIs("stride-preempt")
+    if App.argumentIs("stride") || App.argumentIs("stride-preempt") { Threads.use(.stride) } else { Threads.use(.roundRobin) }
+    if preemptive {
+      do throws(ExoError) { try Threads.usePreemption() } catch {
+        print("threads: could not ask for slice upcalls: error \(error.rawValue)")
+        Exo.exit(2)
+      }
+    }
     var checksum: UInt64 = 0
     checksum &+= check("queue", producerConsumer(), expected: expectedQueueSum())
     checksum &+= check("mutex", mutexCounter(), expected: UInt64(counterThreads * incrementsPerThread))
@@ -26,6 +40,62 @@ struct ThreadsApp {
     checksum &+= check("sleep", sleepers(), expected: 3)
     if failures > 0 { Exo.exit(1) }
     print("threads: checksum \(checksum) ok")
+    if preemptive {
+      let sum = check("spinners", spinnersMeet(), expected: expectedSpinSum())
+      if failures > 0 { Exo.exit(1) }
+      print("threads: \(spinners) spinners x \(spinPhases) phases sum \(sum) ok")
+    }
+  }
+
+  /// One phase of a spinner's work: checked arithmetic, so a register
+  /// clobbered by a bad switch shows as a wrong sum or an overflow trap.
+  @inline(never)
+  static func spinPhase(_ k: Int) -> UInt64 {
+    var acc: UInt64 = 0
+    for i in 0..<spinWork { acc = acc + UInt64(i * (k + 1) % 97) * UInt64(k + 1) }
+    return acc
+  }
+
+  static func expectedSpinSum() -> UInt64 {
+    var sum: UInt64 = 0
+    for k in 0..<spinners { sum += UInt64(spinPhases) * spinPhase(k) }
+    return sum
+  }
+
+  /// Spinners that never yield: after each phase a spinner publishes it and
+  /// busy-waits until every other spinner has finished that phase too. One
+  /// that kept the CPU would wait forever, so finishing shows that each was
+  /// preempted and resumed. Main spins too (it is a thread like the others)
+  /// until all are done, then joins them.
+  static func spinnersMeet() -> UInt64 {
+    let progress = UnsafeMutablePointer<UInt64>.allocate(capacity: spinners)
+    progress.initialize(repeating: 0, count: spinners)
+    let sums = UnsafeMutablePointer<UInt64>.allocate(capacity: spinners)
+    sums.initialize(repeating: 0, count: spinners)
+    func slot(_ base: UnsafeMutablePointer<UInt64>, _ k: Int) -> UInt64 { UInt64(UInt(bitPattern: base + k)) }
+    var ids: [ThreadID] = []
+    for k in 0..<spinners {
+      ids.append(spawn {
+        var sum: UInt64 = 0
+        for phase in 1...spinPhases {
+          sum += spinPhase(k)
+          exo_store64(slot(progress, k), UInt64(phase))
+          for j in 0..<spinners {
+            while exo_load64(slot(progress, j)) < UInt64(phase) {}
+          }
+        }
+        exo_store64(slot(sums, k), sum)
+      })
+    }
+    for k in 0..<spinners {
+      while exo_load64(slot(progress, k)) < UInt64(spinPhases) {}
+    }
+    for id in ids { Threads.join(id) }
+    var total: UInt64 = 0
+    for k in 0..<spinners { total += sums[k] }
+    progress.deallocate()
+    sums.deallocate()
+    return total
   }
 
   static func check(_ part: StaticString, _ got: UInt64, expected: UInt64) -> UInt64 {
@@ -131,8 +201,11 @@ struct ThreadsApp {
   }
 
   /// Eight threads through a semaphore of two: the most ever inside at once.
+  /// The count itself is under a mutex: two threads are inside together,
+  /// and with preemption their `+=` could interleave.
   static func semaphoreLimit() -> UInt64 {
     let gate = Semaphore(2)
+    let count = Mutex()
     var inside = 0
     var most = 0
     var ids: [ThreadID] = []
@@ -140,10 +213,12 @@ struct ThreadsApp {
       ids.append(spawn {
         for _ in 0..<10 {
           gate.wait()
-          inside += 1
-          most = max(most, inside)
+          count.withLock {
+            inside += 1
+            most = max(most, inside)
+          }
           Threads.yield()
-          inside -= 1
+          count.withLock { inside -= 1 }
           gate.signal()
         }
       })
@@ -156,13 +231,14 @@ struct ThreadsApp {
   /// those that did.
   static func sleepers() -> UInt64 {
     var onTime: UInt64 = 0
+    let count = Mutex()  // the threads may be preempted amid the `+=`
     var ids: [ThreadID] = []
     for k in 1...3 {
       ids.append(spawn {
         let ticks = UInt64(k) * 200_000
         let start = exo_rdtsc()
         Threads.sleep(ticks: ticks)
-        if exo_rdtsc() &- start >= ticks { onTime += 1 }
+        if exo_rdtsc() &- start >= ticks { count.withLock { onTime += 1 } }
       })
     }
     for id in ids { Threads.join(id) }

@@ -1,5 +1,6 @@
 // A condition variable: wait releases the mutex and blocks in one step (no
-// other thread runs in between), and takes the mutex again before returning.
+// other thread runs in between: a critical section, so no preemption
+// either), and takes the mutex again before returning.
 import LibOSPosix
 
 public final class Condition {
@@ -9,6 +10,8 @@ public final class Condition {
 
   /// Call with `mutex` held; re-check the predicate after it returns.
   public func wait(_ mutex: Mutex) {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     state.wait(by: Threads.currentSlot)
     mutex.unlock()
     Threads.block()
@@ -16,10 +19,14 @@ public final class Condition {
   }
 
   public func signal() {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     if let t = state.signal() { Threads.wake(t) }
   }
 
   public func broadcast() {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     for t in state.broadcast() { Threads.wake(t) }
   }
 }

@@ -1,5 +1,7 @@
 // Swift's print() in an app: putchar collects bytes and hands the kernel
-// whole lines, one kernel call per line rather than per byte.
+// whole lines, one kernel call per line rather than per byte. Each byte is
+// a thread-library critical section, so preemption cannot break the buffer
+// (lines of two threads may still mix).
 import SecureBindings
 
 enum Console {
@@ -24,6 +26,8 @@ enum Console {
 
 @_cdecl("putchar")
 func putchar(_ c: Int32) -> Int32 {
+  ThreadCritical.enter()
   Console.put(UInt8(truncatingIfNeeded: c))
+  ThreadCritical.leave()
   return c
 }

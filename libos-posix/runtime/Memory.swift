@@ -1,5 +1,7 @@
 // The allocator hooks Embedded Swift calls, on the libOS heap over a static
 // region (entry.S). The memory issue moves the region onto demand-paged memory.
+// Allocation and free are thread-library critical sections: a preempted
+// thread must not leave the heap half-updated for the next one.
 import LibOSPosix
 import UserArch
 
@@ -11,6 +13,8 @@ nonisolated(unsafe) private var heap = Heap(
 func posixMemalign(
   _ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int
 ) -> Int32 {
+  ThreadCritical.enter()
+  defer { ThreadCritical.leave() }
   guard let p = heap.allocate(size: size, alignment: alignment) else { return 12 }  // ENOMEM
   result.pointee = p
   return 0
@@ -19,7 +23,9 @@ func posixMemalign(
 /// `free` itself is in string.S (a jump here): Swift reserves the name.
 @_cdecl("exo_runtime_free")
 func runtimeFree(_ pointer: UnsafeMutableRawPointer?) {
+  ThreadCritical.enter()
   if let pointer { heap.free(pointer) }
+  ThreadCritical.leave()
 }
 
 /// Hashing seeds: deterministic, as there is no entropy source.

@@ -1,5 +1,6 @@
 // A mutex between the threads of one env: a thread that finds it taken
-// blocks, and unlock hands it to the first waiter (MutexState).
+// blocks, and unlock hands it to the first waiter (MutexState). Each
+// operation is a thread-library critical section (no preemption inside).
 import LibOSPosix
 
 public final class Mutex {
@@ -8,10 +9,14 @@ public final class Mutex {
   public init() {}
 
   public func lock() {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     if !state.lock(by: Threads.currentSlot) { Threads.block() }
   }
 
   public func unlock() {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     if let next = state.unlock(by: Threads.currentSlot) { Threads.wake(next) }
   }
 

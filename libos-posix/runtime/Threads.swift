@@ -1,9 +1,17 @@
 // User-level threads: create, join, exit, yield, sleep, and the block/wake
 // the synchronisation objects use, over the hardware-free thread table
-// (libos-posix/ThreadTable.swift) and the stack switch in switch.S. Today a
-// thread runs until it yields, blocks, sleeps or exits; `preempt` is the
-// entry the kernel's slice-start upcall will call to take the CPU from the
-// running thread, so the policy code is already the preemptive one.
+// (libos-posix/ThreadTable.swift) and the stack switch in switch.S. A
+// thread runs until it yields, blocks, sleeps or exits, or, after
+// `usePreemption`, until a slice of the env starts while it runs outside the
+// thread library: the slice-start upcall then saves its full state on its
+// own stack (PreemptedFrame) and switches to the thread the scheduler picks.
+//
+// The thread library's state (the table, the saved RSPs, the sync objects'
+// state, the heap, the console buffer) is only changed inside
+// `ThreadCritical` sections: the depth in switch.S's `exo_thread_critical`.
+// It is the running thread's depth: every switch happens inside a section,
+// so reschedule puts the switched-in thread's own depth back, a new thread
+// starts at 0, and a preempted one (preempted only at 0) resumes at 0.
 import LibOSPosix
 import SecureBindings
 import UserArch
@@ -31,6 +39,10 @@ public enum Threads {
   /// Each thread's saved RSP while it is not running (switch.S's frame).
   nonisolated(unsafe) static var savedRSP: UnsafeMutablePointer<UInt64>? = nil
   nonisolated(unsafe) static var bodies: [(() -> Void)?] = []
+  /// Whether slice-start upcalls preempt the running thread.
+  nonisolated(unsafe) public private(set) static var isPreemptive = false
+  /// Threads switched away from by a slice-start upcall.
+  nonisolated(unsafe) public private(set) static var preemptions: UInt64 = 0
 
   /// Chooses the scheduler. Only while main is the only live thread; the
   /// first `spawn` without it picks round-robin. Each call makes a new table
@@ -48,6 +60,16 @@ public enum Threads {
     }
   }
 
+  /// From now on each slice of the env may preempt the running thread
+  /// (outside the thread library) for the next one the scheduler picks, so
+  /// threads that never yield still share the CPU. Registers the
+  /// slice-start upcall (Exceptions.onSliceStart); once per app.
+  public static func usePreemption() throws(ExoError) {
+    if savedRSP == nil { use(.roundRobin) }
+    try Exceptions.onSliceStart { sliceStarted($0) }
+    isPreemptive = true
+  }
+
   public static var schedulerName: StaticString { table.scheduler.name }
   public static var current: ThreadID { ThreadID(slot: table.current) }
   static var currentSlot: Int { table.current }
@@ -57,6 +79,8 @@ public enum Threads {
   @discardableResult
   public static func spawn(weight: Int = 1, _ body: @escaping () -> Void) throws(ThreadError) -> ThreadID {
     if savedRSP == nil { use(.roundRobin) }
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     guard let slot = table.nextFreeSlot else { throw .tableFull }
     let top: UInt64
     do { top = try ThreadStacks.top(for: slot) } catch { throw .noStack(error) }
@@ -76,12 +100,15 @@ public enum Threads {
 
   /// Waits until `thread` has exited, then frees its slot.
   public static func join(_ thread: ThreadID) {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
     while table.join(thread.slot) == .wait { reschedule() }
   }
 
   /// Ends the running thread. From main it ends the app.
   public static func exit() -> Never {
     if table.current == 0 { Exo.exit(0) }
+    ThreadCritical.enter()  // never left: the thread is gone
     table.exitCurrent()
     reschedule()
     fatalError("an exited thread was resumed")
@@ -90,24 +117,50 @@ public enum Threads {
   /// The running thread stays ready; the scheduler picks who runs.
   @inline(never)
   public static func yield() {
+    ThreadCritical.enter()
     table.yieldCurrent()
     reschedule()
+    ThreadCritical.leave()
   }
 
-  /// What the slice-start upcall will call: the running thread's time is up.
-  /// Today it is a yield; with the upcall the interrupted thread's full
-  /// register state (saved by the kernel in the slice-end slot) is copied
-  /// onto its stack first, and its saved frame resumes through that state.
+  /// The running thread's time is up: from the thread itself, a yield (the
+  /// slice-start upcall does the same from outside, in `sliceStarted`).
   public static func preempt() { yield() }
+
+  /// The slice-start upcall (on the exception stack, upcalls disabled, the
+  /// interrupted context in `state`'s slot). Returning resumes that context
+  /// (exception.S); switching never returns.
+  static func sliceStarted(_ state: ExceptionState) {
+    // Inside the library the table may be half-updated: this slice is the
+    // thread's. Also while a thread's switch.S frame is being entered or
+    // left (RIP in switch.S), where the running thread is not yet whole.
+    guard isPreemptive, exo_thread_critical_depth() == 0, exo_thread_code_contains(state.rip) == 0 else { return }
+    let from = table.current
+    table.yieldCurrent()
+    // `from` is ready, so the scheduler names someone: maybe `from` again.
+    guard case .run(let to) = table.pickNext(now: table.sleepers > 0 ? exo_rdtsc() : 0), to != from else { return }
+    preemptions &+= 1
+    savedRSP![from] = PreemptedFrame.build(slot: UnsafeRawPointer(state.page), resumeAt: exo_thread_resume_preempted_address())
+    // `to` resumes inside the library (reschedule puts its depth back) or in
+    // switch.S (the trampoline, or a preempted thread's resume, which sets
+    // 0): until then it is inside, so no upcall preempts it half-resumed.
+    exo_thread_critical_set(1)
+    // The state is on `from`'s stack now: switch.S leaves the exception
+    // stack and only then clears the upcalls-disabled word.
+    exo_thread_preempt_switch(state.page, savedRSP![to])
+  }
 
   /// Skips the running thread until `ticks` more TSC ticks have passed.
   public static func sleep(ticks: UInt64) {
+    ThreadCritical.enter()
     let deadline = exo_rdtsc() &+ ticks
     table.sleepCurrent(until: deadline)
     reschedule()
+    ThreadCritical.leave()
   }
 
-  /// The running thread waits for `wake` (used by Mutex, Condition, ...).
+  /// The running thread waits for `wake` (used by Mutex, Condition, ...,
+  /// inside their own critical sections).
   static func block() {
     table.blockCurrent()
     reschedule()
@@ -118,11 +171,12 @@ public enum Threads {
   /// Gives the CPU to whoever the table picks; returns when this thread is
   /// picked again. The usual case (someone is ready) is kept small enough to
   /// inline into yield and block; waiting for a sleeper is out of line.
+  /// Only inside a critical section.
   @inline(__always)
   static func reschedule() {
     let from = table.current
     if case .run(let to) = table.pickNext(now: table.sleepers > 0 ? exo_rdtsc() : 0) {
-      if to != from { exo_thread_switch(savedRSP! + from, savedRSP![to]) }
+      if to != from { switchTo(from: from, to: to) }
       return
     }
     waitForReady(from: from)
@@ -135,7 +189,7 @@ public enum Threads {
     while true {
       switch table.pickNext(now: exo_rdtsc()) {
       case .run(let to):
-        if to != from { exo_thread_switch(savedRSP! + from, savedRSP![to]) }
+        if to != from { switchTo(from: from, to: to) }
         return
       case .idle:
         Exo.yield()
@@ -146,11 +200,22 @@ public enum Threads {
     }
   }
 
-  /// A new thread's first Swift code (the trampoline calls it).
+  /// Whoever resumes this thread left the depth at its own; this thread's
+  /// comes back with it.
+  @inline(__always)
+  static func switchTo(from: Int, to: Int) {
+    let depth = exo_thread_critical_depth()
+    exo_thread_switch(savedRSP! + from, savedRSP![to])
+    exo_thread_critical_set(depth)
+  }
+
+  /// A new thread's first Swift code (the trampoline calls it), still inside
+  /// the section of the thread that switched to it.
   static func runCurrent() -> Never {
     let slot = table.current
     let body = bodies[slot]!
     bodies[slot] = nil
+    exo_thread_critical_set(0)
     body()
     exit()
   }
@@ -159,4 +224,10 @@ public enum Threads {
 @_cdecl("exo_thread_main")
 func threadMain() {
   Threads.runCurrent()
+}
+
+/// A section of the thread library: no preemption while one is open. Nests.
+enum ThreadCritical {
+  @inline(__always) static func enter() { exo_thread_critical_enter() }
+  @inline(__always) static func leave() { exo_thread_critical_leave() }
 }

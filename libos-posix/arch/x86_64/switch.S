@@ -2,12 +2,17 @@
  * must preserve (RBX RBP R12-R15, RSP, MXCSR's control bits and the x87
  * control word) on the running thread's stack, and resumes the other thread
  * from its stack. Everything else is caller-saved, so the Swift caller has
- * already spilled what it needs. No kernel entry: the switch is all user mode. */
+ * already spilled what it needs. No kernel entry: the switch is all user mode.
+ * With preemption (runtime/Threads.swift), a slice-start upcall never takes
+ * the CPU while RIP is in this file (exo_thread_code_start..end): the code
+ * here runs between a thread's saved frame and its own state. */
 #include "include/exo_user.h"
 
 #if !defined(__linux__) /* image code only: the host build compiles just the header, for its tests */
 
 .text
+.globl exo_thread_code_start
+exo_thread_code_start:
 /* void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp) */
 .globl exo_thread_switch
 .type exo_thread_switch, @function
@@ -23,6 +28,7 @@ exo_thread_switch:
   fnstcw EXO_SWITCH_FCW(%rsp)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
+exo_thread_switch_restore:
   ldmxcsr EXO_SWITCH_MXCSR(%rsp)
   fldcw EXO_SWITCH_FCW(%rsp)
   addq $16, %rsp
@@ -46,5 +52,60 @@ exo_thread_trampoline:
   call exo_thread_main
   ud2
 .size exo_thread_trampoline, . - exo_thread_trampoline
+
+/* void exo_thread_preempt_switch(void *shared_page, uint64_t next_rsp):
+ * the slice-start handler has copied the interrupted thread's state from
+ * the slot onto that thread's stack (PreemptedFrame.swift), so the slot is
+ * no longer needed: leave the exception stack for the next thread's, and
+ * only then clear the upcalls-disabled word (an upcall from here on starts
+ * the exception stack afresh, and sees RIP in this file, so it resumes).
+ * Then the next thread resumes as from exo_thread_switch. */
+.globl exo_thread_preempt_switch
+.type exo_thread_preempt_switch, @function
+exo_thread_preempt_switch:
+  movq %rsi, %rsp
+  movq $0, EXO_SLOT_UPCALLS_DISABLED(%rdi)
+  jmp exo_thread_switch_restore
+.size exo_thread_preempt_switch, . - exo_thread_preempt_switch
+
+/* A preempted thread's switch.S frame returns here, RSP = its FXSAVE image,
+ * RBX = its exception.S-style frame (GPRs, RFLAGS, RIP, below the red
+ * zone). It was preempted outside the thread library, so its depth there
+ * is 0. Everything it needs is at or above RSP at every step, so even a
+ * preemption here (not taken: RIP is in this file) would be exact. */
+.globl exo_thread_resume_preempted
+.type exo_thread_resume_preempted, @function
+exo_thread_resume_preempted:
+  movq $0, exo_thread_critical(%rip)
+  fxrstor64 (%rsp)
+  movq %rbx, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %r11
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  popq %rcx
+  popq %rbx
+  popq %rax
+  popfq
+  retq $EXO_RED_ZONE                 /* RIP; RSP = the interrupted RSP */
+.size exo_thread_resume_preempted, . - exo_thread_resume_preempted
+.globl exo_thread_code_end
+exo_thread_code_end:
+
+/* The running thread's depth inside the thread library (ThreadCritical in
+ * Threads.swift): a slice-start upcall preempts only at depth 0. */
+.bss
+.p2align 3
+.globl exo_thread_critical
+exo_thread_critical:
+  .quad 0
 
 #endif

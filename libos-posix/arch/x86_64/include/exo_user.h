@@ -90,6 +90,36 @@ static inline void exo_store64(uint64_t address, uint64_t value) { *(volatile ui
 #ifndef __ASSEMBLER__
 void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp);
 static inline uint64_t exo_thread_trampoline_address(void) { extern char exo_thread_trampoline[]; return (uint64_t)exo_thread_trampoline; }
+/* Preemption (switch.S): leave the exception stack for the next thread's
+ * frame and clear the upcalls-disabled word; a preempted thread's frame
+ * returns to exo_thread_resume_preempted; RIP in [start, end) is never
+ * preempted. */
+void exo_thread_preempt_switch(void *shared_page, uint64_t next_rsp) __attribute__((noreturn));
+static inline uint64_t exo_thread_resume_preempted_address(void) { extern char exo_thread_resume_preempted[]; return (uint64_t)exo_thread_resume_preempted; }
+static inline int exo_thread_code_contains(uint64_t rip) {
+  extern char exo_thread_code_start[], exo_thread_code_end[];
+  return rip >= (uint64_t)exo_thread_code_start && rip < (uint64_t)exo_thread_code_end;
+}
+/* The running thread's depth inside the thread library. The compiler
+ * barriers keep the library's memory accesses between enter and leave,
+ * where a slice-start upcall will not preempt the thread. */
+static inline uint64_t exo_thread_critical_depth(void) { extern volatile uint64_t exo_thread_critical; return exo_thread_critical; }
+static inline void exo_thread_critical_set(uint64_t depth) {
+  extern volatile uint64_t exo_thread_critical;
+  __asm__ volatile("" ::: "memory");
+  exo_thread_critical = depth;
+  __asm__ volatile("" ::: "memory");
+}
+static inline void exo_thread_critical_enter(void) {
+  extern volatile uint64_t exo_thread_critical;
+  exo_thread_critical = exo_thread_critical + 1;
+  __asm__ volatile("" ::: "memory");
+}
+static inline void exo_thread_critical_leave(void) {
+  extern volatile uint64_t exo_thread_critical;
+  __asm__ volatile("" ::: "memory");
+  exo_thread_critical = exo_thread_critical - 1;
+}
 #endif
 
 /* pct.S: the entry of protected control transfers and its activation stack. */
