@@ -90,6 +90,9 @@ enum EnvLoader {
       try map(env, stackPage, frame, writable: true, executable: false)
     }
 
+    // Every env sees the kernel's time scale, read-only and not executable.
+    try map(env, TimePage.address, timeFrame, writable: false, executable: false)
+
     // The argument is copied to the top of the stack; RSI/RDX point at it.
     var argAddress: UInt64 = 0
     var argLength: UInt64 = 0

@@ -15,6 +15,8 @@ nonisolated(unsafe) var grantTable = GrantTable(
   slots: UnsafeMutableBufferPointer(start: .allocate(capacity: Limits.maxGrants), count: Limits.maxGrants),
   used: UnsafeMutableBufferPointer(start: .allocate(capacity: Limits.maxGrants), count: Limits.maxGrants))
 nonisolated(unsafe) var framesFreeAtBoot = 0
+/// The kernel's frame holding the time page every env maps read-only.
+nonisolated(unsafe) var timeFrame = Frame(number: 0)
 
 @_cdecl("kmain")
 func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
@@ -37,6 +39,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   reserve(Machine.kernelPhysicalRange.lowerBound, Machine.kernelPhysicalRange.upperBound)
   boot.forEachOccupiedRange { start, end in reserve(start, end) }
   frameTable.seal()
+  timeFrame = makeTimePage()
   framesFreeAtBoot = frameTable.freeCount
   LeafList.reserve()
   _ = grantTable.count  // its storage is taken now, at boot
@@ -58,6 +61,18 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   }
   if let first = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { startTurn(envTable[first]) }
   allEnvsExited()
+}
+
+/// The time scale, written once at boot into a frame the kernel keeps.
+private func makeTimePage() -> Frame {
+  guard let frame = frameTable.allocate(for: .kernel) else { panic("no frame for the time page") }
+  Machine.zeroFrame(frame)
+  let page = Machine.physical(frame.physicalAddress)
+  page.storeBytes(of: LocalAPIC.tscPerMillisecond, toByteOffset: TimePage.tscPerMillisecond, as: UInt64.self)
+  page.storeBytes(of: SliceVector.sliceMicroseconds, toByteOffset: TimePage.sliceMicroseconds, as: UInt64.self)
+  page.storeBytes(
+    of: UInt64(LocalAPIC.ticksPerMillisecond), toByteOffset: TimePage.apicTicksPerMillisecond, as: UInt64.self)
+  return frame
 }
 
 private func reserve(_ start: UInt64, _ end: UInt64) {

@@ -32,8 +32,16 @@ struct BadCalls {
     expect("console_write null", Exo.rawCall(write, 0, 16), .badAddress)
     expect("console_write unmapped", Exo.rawCall(write, 0x1000_0000, 16), .badAddress)
     expect("console_write wrapping", Exo.rawCall(write, 0xffff_ffff_ffff_f800, 0x1000), .badAddress)
-    expect("console_write past the stack top", Exo.rawCall(write, UserSpace.stackTop - 8, 16), .badAddress)
+    let pastTimePage = TimePage.address + UserSpace.pageSize  // nothing is mapped above the time page
+    expect("console_write past the time page", Exo.rawCall(write, pastTimePage - 8, 16), .badAddress)
     expect("console_write over the limit", Exo.rawCall(write, UserSpace.stackTop - 8, 1 << 40), .badLength)
+    // The kernel's time page is mapped read-only into every env: no env may
+    // make it writable, and it reads as the kernel's calibration.
+    let protect = KernelCall.protect.rawValue
+    expect("protect the time page writable", Exo.rawCall(protect, TimePage.address, 1, 1), .badCapability)
+    checked += 1
+    if Time.tscPerMillisecond == 0 { mismatches += 1 }
+    print("time page: \(Time.tscPerMillisecond) TSC ticks per ms, \(Time.sliceMicroseconds) us slices")
     // Calls without pointers ignore extra arguments, but must still answer.
     let me = Exo.rawCall(KernelCall.envSelf.rawValue, UInt64.max, UInt64.max)
     checked += 1
