@@ -8,7 +8,7 @@ import PackageDescription
 
 // One line per app image (apps/NAME with an app.manifest): target `App_NAME`,
 // static-library product `app-NAME`. A host test checks this list against apps/.
-let appNames = ["badcalls", "badmem", "counter", "cpubench", "fault", "hello", "pager-demo", "pct", "ports", "share", "sleeper", "spinner", "threads", "vmbench"]
+let appNames = ["badcalls", "badmem", "counter", "cpubench", "echo", "fault", "hello", "pager-demo", "pct", "ports", "share", "sleeper", "spinner", "threads", "vmbench"]
 func appTarget(_ name: String) -> String { "App_" + name.split(separator: "-").joined(separator: "_") }
 
 let package = Package(

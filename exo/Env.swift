@@ -56,6 +56,10 @@ struct Env {
   var pendingEvents: UInt64 = 0
   var eventSenders: UInt64 = 0
   var wakeAt: UInt64 = 0
+  /// Bytes from a bound input device, not yet read (`console_read`).
+  var input = InlineArray<256, UInt8>(repeating: 0)
+  var inputStart = 0
+  var inputCount = 0
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

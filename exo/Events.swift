@@ -24,8 +24,13 @@ enum Events {
       throw CallFailure(.badCapability)
     }
     guard bits != 0 else { throw CallFailure(.badArgument) }
-    other.pointee.pendingEvents |= bits
-    if other.pointee.state == .blocked { wake(other) }
+    deliver(other, bits)
+  }
+
+  /// Sets `bits` in the env's pending word and wakes it if it waits.
+  static func deliver(_ env: EnvRef, _ bits: UInt64) {
+    env.pointee.pendingEvents |= bits
+    if env.pointee.state == .blocked { wake(env) }
   }
 
   /// `event_wait(timeout)`: takes pending events at once, or blocks the

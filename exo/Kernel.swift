@@ -23,6 +23,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   Serial.initialize()
   Descriptors.install()
   LocalAPIC.initialize()
+  Devices.initialize()
   guard magic == MultibootInfo.bootloaderMagic else { panic("not started by a Multiboot loader") }
   let boot = MultibootInfo(address: infoAddress)
   guard boot.hasMemoryMap else { panic("the boot loader gave no memory map") }

@@ -58,6 +58,8 @@ enum KernelCalls {
       case .pctListen: try ControlTransfer.listen(env, a.0, a.1, a.2)
       case .eventListen: Events.listen(env, a.0)
       case .eventSignal: try Events.signal(env, a.0, a.1)
+      case .irqBind: try Devices.bind(env, a.0)
+      case .consoleRead: return .success(try Devices.consoleRead(env, a.0, a.1))
       case .exit, .yield, .pctCall, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
       }
       return .success(0)

@@ -40,8 +40,9 @@ func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
 @_cdecl("exo_trap")
 func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   if !frame.pointee.isFromUserMode && SliceVector.idling {
-    // The tick (or a spurious interrupt) that ends an idle halt.
+    // The tick, a device, or a spurious interrupt ends an idle halt.
     if frame.pointee.trapVector == LocalAPIC.timerVector { LocalAPIC.endOfInterrupt() }
+    if frame.pointee.trapVector == Devices.serialVector { Devices.serialInterrupt() }
     if frame.pointee.trapVector >= 32 { UserMode.returnToKernel(frame) }
   }
   guard frame.pointee.isFromUserMode, let env = runningEnv else { panic(trap: frame) }
@@ -60,6 +61,9 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
     after = deliverException(env, vector: vector)
   } else if vector == LocalAPIC.timerVector {
     after = SliceVector.expired(turnOwner ?? env)
+  } else if vector == Devices.serialVector {
+    Devices.serialInterrupt()
+    after = .resume
   } else {
     after = .resume  // NMI, or a spurious APIC or PIC interrupt: nothing to do
   }
@@ -125,6 +129,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   MemoryCalls.unregisterHandler(env)
   MemoryCalls.endGrants(of: env)
   ControlTransfer.endCalls(of: env)
+  Devices.unbind(env)
   _ = frameTable.releaseAll(of: env.pointee.id)
   env.pointee.framesHeld = 0
   env.pointee.state = .exited

@@ -28,6 +28,8 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case eventListen = 17
   case eventSignal = 18
   case eventWait = 19
+  case irqBind = 20
+  case consoleRead = 21
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -238,6 +240,23 @@ extension KernelCall {
         arguments: [KernelCallArgument(name: "timeout", meaning: "microseconds; 0 waits for an event only")],
         result: "the event bits taken (0 when the timeout passed)",
         errors: [.busy])
+    case .irqBind:
+      return KernelCallSpec(
+        name: "irq_bind",
+        summary: "Bind a device interrupt line to the caller, which alone then sees it: each firing sets the line's event bit (DeviceLine.eventBit) in its pending word. One env holds a line at a time; exit frees it.",
+        arguments: [KernelCallArgument(name: "line", meaning: "4 = the serial console's receive line")],
+        result: "0",
+        errors: [.badArgument, .busy])
+    case .consoleRead:
+      return KernelCallSpec(
+        name: "console_read",
+        summary: "Take bytes the caller's bound serial line has received (up to 256 are kept; more are dropped).",
+        arguments: [
+          KernelCallArgument(name: "buffer", meaning: "user address of a writable buffer"),
+          KernelCallArgument(name: "length", meaning: "at most 4096"),
+        ],
+        result: "bytes taken (0 if none waited)",
+        errors: [.badLength, .badAddress])
     }
   }
 }

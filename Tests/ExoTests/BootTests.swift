@@ -7,7 +7,7 @@ import XCTest
 final class BootTests: XCTestCase {
   /// Built once per test run and shared by every boot test.
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner", "pct", "sleeper"])
+    try BootBench.prepare(apps: ["hello", "counter", "fault", "badcalls", "ports", "spinner", "pct", "sleeper", "echo"])
   }
 
   func testHelloPrintsItsGreetingAndExits() throws {
@@ -127,6 +127,18 @@ final class BootTests: XCTestCase {
     XCTAssertTrue(
       stuck.lines.contains("[exo] env sleeper:1 killed: waits for an event no live env can send"),
       stuck.lines.joined(separator: "\n"))
+  }
+
+  /// A device line bound to one env: what is typed on the console reaches
+  /// the env that bound the serial receive interrupt, through its events.
+  func testTypedLinesReachTheEnvBoundToTheSerialLine() throws {
+    let result = try prepared().boot(["echo", "hello"], input: "hello exo\nsecond line\nquit\n")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[echo:1] you typed: hello exo"), log)
+    XCTAssertTrue(result.lines.contains("[echo:1] you typed: second line"), log)
+    XCTAssertTrue(result.lines.contains("[echo:1] quit after 2 lines"), log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
   }
 
   /// Protected control transfer: replies come back, and calling itself, an

@@ -29,9 +29,11 @@ public struct BootPlan: Sendable {
 
   /// Boots the built images; `timeout` nil waits forever.
   public func boot(
-    qemu: URL, timeout: Double?, onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
+    qemu: URL, timeout: Double?, input: String? = nil, onLine: (SerialLine) -> Void = { _ in },
+    onStderr: (String) -> Void = { _ in }
   ) throws -> BootResult {
-    let run = try QemuSession.run(machine, qemu: qemu, in: root, timeout: timeout, onLine: onLine, onStderr: onStderr)
+    let run = try QemuSession.run(
+      machine, qemu: qemu, in: root, timeout: timeout, input: input, onLine: onLine, onStderr: onStderr)
     return BootResult(run: run, verdict: BootVerdict.judge(lines: run.lines, end: run.end))
   }
 }

@@ -24,15 +24,17 @@ public enum QemuSession {
   /// Runs `machine` in `root` (where its relative paths point). `timeout` nil
   /// waits forever. Throws when QEMU cannot start (70), not when the guest fails.
   public static func run(
-    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?,
+    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?, input: String? = nil,
     onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
   ) throws -> QemuRun {
     let process = Process()
     process.executableURL = qemu
     process.arguments = try machine.arguments()
     process.currentDirectoryURL = root
-    // The guest's serial input is stdin: keep it closed unless a person is debugging.
-    if !machine.gdb { process.standardInput = FileHandle.nullDevice }
+    // The guest's serial input is stdin: keep it closed unless a person is
+    // debugging, or a test types `input` (written once QEMU runs, then closed).
+    let typed = input.map { _ in Pipe() }
+    if let typed { process.standardInput = typed } else if !machine.gdb { process.standardInput = FileHandle.nullDevice }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -44,6 +46,10 @@ public enum QemuSession {
       try process.run()
     } catch {
       throw ExoFailure("QEMU failed to start: \(error.localizedDescription)", exitStatus: ExitStatus.software)
+    }
+    if let typed, let input {
+      typed.fileHandleForWriting.write(Data(input.utf8))
+      try? typed.fileHandleForWriting.close()
     }
     SignalForwarding.child.store(process.processIdentifier, ordering: .releasing)
     defer { SignalForwarding.child.store(0, ordering: .releasing) }

@@ -23,19 +23,12 @@ enum LocalAPIC {
   nonisolated(unsafe) private(set) static var tscPerMillisecond: UInt64 = 0
 
   static func initialize() {
-    uncacheDirectMap(physicalBase)
+    Machine.uncacheDirectMap(physicalBase)
     x86_wrmsr(0x1b, x86_rdmsr(0x1b) | (1 << 11))  // xAPIC enabled
     write(0xf0, 0x100 | UInt32(spuriousVector))  // software enable, spurious vector
     write(0x3e0, 0xb)  // divide by 1
     write(0x320, 1 << 16)  // timer masked until a slice starts
     calibrate()
-  }
-
-  /// The 2 MiB direct-map page holding MMIO registers must not be cached.
-  private static func uncacheDirectMap(_ physical: UInt64) {
-    let directory = UnsafeMutablePointer<UInt64>(bitPattern: UInt(x86_boot_pd_address()))!
-    directory[Int(physical >> 21)] |= (1 << 3) | (1 << 4)  // PWT, PCD
-    x86_invlpg(Machine.directMapBase + (physical & ~0x1f_ffff))
   }
 
   /// A quarter millisecond of PIT channel 2 (298 ticks at 1.193182 MHz)

@@ -54,6 +54,13 @@ enum Machine {
     while true { x86_hlt() }
   }
 
+  /// The 2 MiB direct-map page holding MMIO registers must not be cached.
+  static func uncacheDirectMap(_ physical: UInt64) {
+    let directory = UnsafeMutablePointer<UInt64>(bitPattern: UInt(x86_boot_pd_address()))!
+    directory[Int(physical >> 21)] |= (1 << 3) | (1 << 4)  // PWT, PCD
+    x86_invlpg(directMapBase + (physical & ~0x1f_ffff))
+  }
+
   /// Halts until the next interrupt (the kernel otherwise runs with them off).
   static func idle() { x86_idle() }
 
