@@ -116,11 +116,6 @@ struct EnvTable {
 
   subscript(id: EnvID) -> UnsafeMutablePointer<Env> { slots + Int(id.raw - 1) }
 
-  var anyRunnable: Bool {
-    for i in 0..<count where slots[i].state == .runnable { return true }
-    return false
-  }
-
   /// The slice vector, for now one slice per env in id order: the runnable
   /// env after `id`, wrapping around, or `id` itself if it alone can run.
   func next(after id: EnvID) -> EnvID? {

@@ -8,18 +8,6 @@ import SecureBindings
 import XCTest
 
 final class ThreadTests: XCTestCase {
-  /// A deterministic generator, so a failing property names its seed.
-  struct Xorshift {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state ^= state << 13
-      state ^= state >> 7
-      state ^= state << 17
-      return state
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-  }
-
   // MARK: schedulers
 
   /// Threads always ready: over any run of picks the counts differ by at
@@ -56,7 +44,7 @@ final class ThreadTests: XCTestCase {
   /// count is within two of its exact share; over a whole multiple of the
   /// tickets' total, the counts are exactly the shares.
   func testStrideCountsFollowTickets() {
-    var random = Xorshift(state: 0x1234_5678_9abc_def1)
+    var random = XorShift(state: 0x1234_5678_9abc_def1)
     for round in 0..<200 {
       let n = 2 + random.below(6)
       let tickets = (0..<n).map { _ in 1 + random.below(20) }
@@ -176,7 +164,7 @@ final class ThreadTests: XCTestCase {
   /// Random yields, blocks and wakes: a ready thread is always picked
   /// within as many picks as there are threads under round-robin.
   func testNoReadyThreadStarvesUnderRoundRobin() {
-    var random = Xorshift(state: 0xfeed_beef_1234_5678)
+    var random = XorShift(state: 0xfeed_beef_1234_5678)
     let n = 8
     var table = ThreadTable(capacity: n, scheduler: SchedulerChoice.roundRobin(capacity: n))
     for _ in 1..<n { _ = table.create(weight: 1) }
@@ -263,7 +251,7 @@ final class ThreadTests: XCTestCase {
   func testMessageQueueUnderSimulatedThreads() {
     for stride in [false, true] {
       for seed in UInt64(1)...20 {
-        var random = Xorshift(state: seed &* 0x9e37_79b9_7f4a_7c15)
+        var random = XorShift(state: seed &* 0x9e37_79b9_7f4a_7c15)
         let producers = 3, consumers = 3, perProducer = 40, n = 1 + producers + consumers
         var table = ThreadTable(
           capacity: n, scheduler: stride ? SchedulerChoice.stride(capacity: n) : .roundRobin(capacity: n))

@@ -64,8 +64,5 @@ enum Machine {
   /// Halts until the next interrupt (the kernel otherwise runs with them off).
   static func idle() { x86_idle() }
 
-  static func halt() -> Never {
-    while true { x86_hlt() }
-  }
 }
 

@@ -56,23 +56,7 @@ exo_exception_resume:
   movq %rcx, FRAME_GPR(\i)(%rsp)
   .endr
   movq $0, EXO_SLOT_UPCALLS_DISABLED(%rax)
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
-  popfq                              /* RSP = saved RSP - 136 */
-  retq $EXO_RED_ZONE                 /* RIP; RSP = saved RSP */
+  EXO_RESUME_INTERRUPTED
 .size exo_exception_entry, . - exo_exception_entry
 
 .bss

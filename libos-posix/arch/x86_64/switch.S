@@ -79,23 +79,7 @@ exo_thread_resume_preempted:
   movq $0, exo_thread_critical(%rip)
   fxrstor64 (%rsp)
   movq %rbx, %rsp
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
-  popfq
-  retq $EXO_RED_ZONE                 /* RIP; RSP = the interrupted RSP */
+  EXO_RESUME_INTERRUPTED
 .size exo_thread_resume_preempted, . - exo_thread_resume_preempted
 .globl exo_thread_code_end
 exo_thread_code_end:

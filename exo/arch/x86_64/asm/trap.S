@@ -12,6 +12,11 @@
   pushq %rbx
   pushq %rcx
   pushq %rdx
+  SAVE_REGISTERS_AFTER_RDX
+.endm
+
+/* The rest of trap_frame's order, for a path that has pushed RAX..RDX itself. */
+.macro SAVE_REGISTERS_AFTER_RDX
   pushq %rsi
   pushq %rdi
   pushq %rbp
@@ -100,17 +105,7 @@ exception_common:
   pushq %rbx
   pushq %rcx
   pushq %rdx
-  pushq %rsi
-  pushq %rdi
-  pushq %rbp
-  pushq %r8
-  pushq %r9
-  pushq %r10
-  pushq %r11
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
+  SAVE_REGISTERS_AFTER_RDX
   jmp trap_saved
 
 /* From ring 3 the CPU pushed the frame at TSS.RSP0, the top of the running

@@ -131,4 +131,29 @@ static inline uint64_t exo_pct_stack_top(void) {
   return (uint64_t)exo_pct_stack + EXO_PCT_STACK_SIZE;
 }
 #endif
+
+#ifdef __ASSEMBLER__
+/* RSP at an exception.S-style resume frame (R15 lowest, RAX, RFLAGS, RIP):
+ * restore it all and return to RIP with RSP back above the red zone. Used
+ * by the exception resume and by a preempted thread's resume. */
+.macro EXO_RESUME_INTERRUPTED
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %r11
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  popq %rcx
+  popq %rbx
+  popq %rax
+  popfq
+  retq $EXO_RED_ZONE
+.endm
+#endif
 #endif
