@@ -16,6 +16,7 @@ let package = Package(
   products: [
     .executable(name: "exo", targets: ["ExoCommand"]),
     .library(name: "exo-kernel", type: .static, targets: ["Exo"]),
+    .library(name: "libos-net", type: .static, targets: ["LibOSNet"]),
   ] + appNames.map { .library(name: "app-\($0)", type: .static, targets: [appTarget($0)]) },
   targets: [
     // Hardware-free mechanisms shared by the kernel, the libOSes and the host.
@@ -30,6 +31,8 @@ let package = Package(
     // The user side: entry code and kernel-call instruction, the libOS logic, the runtime hooks.
     .target(name: "UserArch", path: "libos-posix/arch/x86_64", exclude: ["app.ld"]),
     .target(name: "LibOSPosix", dependencies: ["SecureBindings"], path: "libos-posix", exclude: ["arch", "runtime"]),
+    // The network library OS: hardware-free protocol code (Ethernet to TCP), tested on the host.
+    .target(name: "LibOSNet", path: "libos-net", exclude: ["README.md"]),
     .target(
       name: "LibOSRuntime", dependencies: ["SecureBindings", "LibOSPosix", "UserArch"],
       path: "libos-posix/runtime"),
@@ -37,7 +40,7 @@ let package = Package(
     // The host side.
     .target(name: "ExoHost", dependencies: ["SecureBindings"], path: "qemu/ExoHost"),
     .executableTarget(name: "ExoCommand", dependencies: ["ExoHost"], path: "qemu/exo"),
-    .testTarget(name: "ExoTests", dependencies: ["SecureBindings", "LibOSPosix", "UserArch", "ExoHost"], path: "Tests/ExoTests"),
+    .testTarget(name: "ExoTests", dependencies: ["SecureBindings", "LibOSPosix", "LibOSNet", "UserArch", "ExoHost"], path: "Tests/ExoTests"),
   ] + appNames.map {
     .target(name: appTarget($0), dependencies: ["LibOSRuntime"], path: "apps/\($0)", exclude: ["app.manifest"])
   }

@@ -1,11 +1,20 @@
 // Every flag that builds and links the bare-metal images, in one place; paths
 // are relative to the package root, where the tools run.
+import Foundation
 
 public enum BuildPlan {
   public static let triple = "x86_64-unknown-none-elf"
-  public static let imagesFolder = ".build-images"
-  public static let kernelScratch = ".build-kernel"
-  public static let userScratch = ".build-user"
+  /// EXO_SCRATCH=NAME gives a second checkout-free build its own folders
+  /// (.build-images-NAME, ...), so two image builds can run side by side.
+  static let scratchSuffix: String = {
+    guard let name = ProcessInfo.processInfo.environment["EXO_SCRATCH"], !name.isEmpty,
+      name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+    else { return "" }
+    return "-" + name
+  }()
+  public static let imagesFolder = ".build-images" + scratchSuffix
+  public static let kernelScratch = ".build-kernel" + scratchSuffix
+  public static let userScratch = ".build-user" + scratchSuffix
   public static let kernelImage = "\(imagesFolder)/kernel.elf"
   public static let kernelLinkerScript = "exo/arch/x86_64/asm/kernel.ld"
   public static let appLinkerScript = "libos-posix/arch/x86_64/app.ld"
