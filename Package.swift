@@ -8,7 +8,9 @@ import PackageDescription
 
 // One line per app image (apps/NAME with an app.manifest): target `App_NAME`,
 // static-library product `app-NAME`. A host test checks this list against apps/.
-let appNames = ["badcalls", "badmem", "counter", "cpubench", "echo", "fault", "hello", "pager-demo", "pct", "ports", "share", "sleeper", "spinner", "threads", "vmbench"]
+let appNames = ["badcalls", "badmem", "counter", "cpubench", "echo", "fault", "heap", "hello", "pager-demo", "pct", "ports", "share", "sleeper", "spinner", "threads", "vmbench"]
+/// Apps that link the network libOS as well as the POSIX one.
+let networkedApps: Set<String> = []
 func appTarget(_ name: String) -> String { "App_" + name.split(separator: "-").joined(separator: "_") }
 
 let package = Package(
@@ -32,7 +34,9 @@ let package = Package(
     .target(name: "UserArch", path: "libos-posix/arch/x86_64", exclude: ["app.ld"]),
     .target(name: "LibOSPosix", dependencies: ["SecureBindings"], path: "libos-posix", exclude: ["arch", "runtime"]),
     // The network library OS: hardware-free protocol code (Ethernet to TCP), tested on the host.
-    .target(name: "LibOSNet", path: "libos-net", exclude: ["README.md"]),
+    .target(name: "LibOSNet", path: "libos-net", exclude: ["README.md", "runtime"]),
+    // Its glue to the kernel (the receive ring, net_send) and the blocking sockets on the libOS's threads.
+    .target(name: "NetRuntime", dependencies: ["LibOSNet", "LibOSRuntime"], path: "libos-net/runtime"),
     .target(
       name: "LibOSRuntime", dependencies: ["SecureBindings", "LibOSPosix", "UserArch"],
       path: "libos-posix/runtime"),
@@ -42,6 +46,8 @@ let package = Package(
     .executableTarget(name: "ExoCommand", dependencies: ["ExoHost"], path: "qemu/exo"),
     .testTarget(name: "ExoTests", dependencies: ["SecureBindings", "LibOSPosix", "LibOSNet", "UserArch", "ExoHost"], path: "Tests/ExoTests"),
   ] + appNames.map {
-    .target(name: appTarget($0), dependencies: ["LibOSRuntime"], path: "apps/\($0)", exclude: ["app.manifest"])
+    .target(
+      name: appTarget($0), dependencies: networkedApps.contains($0) ? ["LibOSRuntime", "NetRuntime"] : ["LibOSRuntime"],
+      path: "apps/\($0)", exclude: ["app.manifest"])
   }
 )

@@ -60,6 +60,15 @@ struct Env {
   var input = InlineArray<256, UInt8>(repeating: 0)
   var inputStart = 0
   var inputCount = 0
+  /// The network binding from the boot configuration (MAC 0: none), and the
+  /// receive ring attached with `net_attach`: its frames (control page
+  /// first) and how many frames the kernel has placed in it.
+  var netMAC: UInt64 = 0
+  var netIPv4: UInt32 = 0
+  var ringFrames = InlineArray<17, UInt64>(repeating: 0)
+  var ringFrameCount = 0
+  var ringProduced: UInt64 = 0
+  var filterCount = 0
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

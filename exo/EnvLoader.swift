@@ -11,6 +11,7 @@ enum LoadRefusal: Error {
   case tooManyEnvs
   case overQuota
   case outOfFrames
+  case addressTaken
 
   var reason: StaticString {
     switch self {
@@ -20,6 +21,7 @@ enum LoadRefusal: Error {
     case .tooManyEnvs: return "the env table is full"
     case .overQuota: return "image needs more frames than its quota"
     case .outOfFrames: return "no free frames left"
+    case .addressTaken: return "another env is bound to the same MAC or IPv4 address"
     }
   }
 }
@@ -34,7 +36,18 @@ enum EnvLoader {
     let image: ElfImage
     do { image = try ElfImage.validate(bytes) } catch { throw .image(error) }
 
+    // A network binding is a whole (MAC, IPv4) pair: no two envs share either half.
+    if let mac = config.mac {
+      for i in 0..<envTable.count {
+        let other = envTable[EnvID(UInt16(i + 1))]
+        if other.pointee.netMAC == mac || (config.ip != nil && other.pointee.netIPv4 == config.ip!) {
+          throw .addressTaken
+        }
+      }
+    }
     guard let env = envTable.claim() else { throw .tooManyEnvs }
+    env.pointee.netMAC = config.mac ?? 0
+    env.pointee.netIPv4 = config.mac == nil ? 0 : config.ip ?? 0
     env.pointee.frameQuota = config.frames
     env.pointee.framesHeld = 0
     env.pointee.slices = config.slices

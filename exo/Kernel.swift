@@ -52,6 +52,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   KernelLine().text("time: ").decimal(SliceVector.sliceMicroseconds).text(" us slices; APIC timer ")
     .decimal(UInt64(LocalAPIC.ticksPerMillisecond)).text(" ticks/ms, TSC ").decimal(LocalAPIC.tscPerMillisecond)
     .text(" ticks/ms").end()
+  Network.initialize()
   for i in 0..<boot.moduleCount {
     do {
       let env = try EnvLoader.load(boot.module(i), from: boot)

@@ -43,6 +43,7 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
     // The tick, a device, or a spurious interrupt ends an idle halt.
     if frame.pointee.trapVector == LocalAPIC.timerVector { LocalAPIC.endOfInterrupt() }
     if frame.pointee.trapVector == Devices.serialVector { Devices.serialInterrupt() }
+    if frame.pointee.trapVector == Network.vector { Network.interrupt() }
     if frame.pointee.trapVector >= 32 { UserMode.returnToKernel(frame) }
   }
   guard frame.pointee.isFromUserMode, let env = runningEnv else { panic(trap: frame) }
@@ -63,6 +64,9 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
     after = SliceVector.expired(turnOwner ?? env)
   } else if vector == Devices.serialVector {
     Devices.serialInterrupt()
+    after = .resume
+  } else if vector == Network.vector {
+    Network.interrupt()
     after = .resume
   } else {
     after = .resume  // NMI, or a spurious APIC or PIC interrupt: nothing to do
@@ -130,6 +134,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   MemoryCalls.endGrants(of: env)
   ControlTransfer.endCalls(of: env)
   Devices.unbind(env)
+  Network.detach(env)
   _ = frameTable.releaseAll(of: env.pointee.id)
   env.pointee.framesHeld = 0
   env.pointee.state = .exited
@@ -204,6 +209,12 @@ func allEnvsExited() -> Never {
   }
   if Events.halts > 0 {
     KernelLine().text("idle: halted ").decimal(Events.halts).text(" times while every env waited").end()
+  }
+  if Network.present {
+    let c = Network.counters
+    KernelLine().text("net: received ").decimal(c.received).text(", delivered ").decimal(c.delivered)
+      .text(", no owner ").decimal(c.noOwner).text(", ring full ").decimal(c.ringFull).text("; sent ")
+      .decimal(c.sent).text(", refused as spoofed ").decimal(c.spoofed).text(", device full ").decimal(c.deviceFull).end()
   }
   KernelLine().text(ConsoleWords.allEnvsExited).text("; frames free ").decimal(UInt64(frameTable.freeCount))
     .text(" of ").decimal(UInt64(framesFreeAtBoot)).end()

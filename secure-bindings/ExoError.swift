@@ -30,6 +30,14 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
   case noSuchEnv = 13
   /// The callee is serving another call, or the caller is itself serving one.
   case busy = 14
+  /// The machine has no network device, or the env has no network binding.
+  case noDevice = 15
+  /// The packet filter is malformed or does not prove the binding; the result value names the reason.
+  case badFilter = 16
+  /// The packet filter may claim frames another env's filter holds.
+  case conflict = 17
+  /// A frame to send names a source other than the env's binding.
+  case spoofed = 18
 
   public var meaning: StaticString {
     switch self {
@@ -46,7 +54,11 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .frameInUse: return "the frame is mapped, a page table, a registered shared page, or granted"
     case .tableFull: return "a bounded kernel table (grants) has no room left"
     case .noSuchEnv: return "the env id names no live env other than the caller"
-    case .busy: return "the callee is serving another call, or the caller is itself serving one"
+    case .busy: return "the callee is serving another call, the caller is itself serving one, or the device has no room"
+    case .noDevice: return "no network device, or the env has no network binding (mac= in its boot configuration)"
+    case .badFilter: return "the packet filter is malformed or does not prove the env's binding; the result value names the reason"
+    case .conflict: return "the packet filter may claim frames another env's filter holds"
+    case .spoofed: return "the frame's source MAC, IPv4 or ARP sender is not the env's binding, or its type is not IPv4 or ARP"
     }
   }
 
@@ -66,6 +78,10 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .tableFull: return "table_full"
     case .noSuchEnv: return "no_such_env"
     case .busy: return "busy"
+    case .noDevice: return "no_device"
+    case .badFilter: return "bad_filter"
+    case .conflict: return "conflict"
+    case .spoofed: return "spoofed"
     }
   }
 }

@@ -30,6 +30,10 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case eventWait = 19
   case irqBind = 20
   case consoleRead = 21
+  case netAttach = 22
+  case netBind = 23
+  case netUnbind = 24
+  case netSend = 25
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -257,6 +261,43 @@ extension KernelCall {
         ],
         result: "bytes taken (0 if none waited)",
         errors: [.badLength, .badAddress])
+    case .netAttach:
+      return KernelCallSpec(
+        name: "net_attach",
+        summary: "Give the kernel the caller's receive ring (NetRing layout): frames the caller owns, pinned until exit. The kernel writes the env's MAC and IPv4 binding into the control page; each frame its filters claim is copied into the next slot and sets the network event bit (NetRing.eventBit).",
+        arguments: [
+          KernelCallArgument(name: "capabilities", meaning: "user address of an array of frame capabilities: the control page, then the slot frames"),
+          KernelCallArgument(name: "count", meaning: "2 to 17 capabilities"),
+        ],
+        result: "slots in the ring",
+        errors: [.noDevice, .busy, .badLength, .badAddress, .badCapability, .frameInUse])
+    case .netBind:
+      return KernelCallSpec(
+        name: "net_bind",
+        summary: "Bind a packet filter (PacketFilter encoding): verified once, it must prove the env's (MAC, IPv4) binding and may not overlap another env's filter; then the merged lookup sends the frames it matches to the caller's ring.",
+        arguments: [
+          KernelCallArgument(name: "program", meaning: "user address of the encoded filter"),
+          KernelCallArgument(name: "length", meaning: "its length in bytes"),
+        ],
+        result: "the filter's id (for net_unbind); with bad_filter, the reason code",
+        errors: [.noDevice, .badLength, .badAddress, .badFilter, .conflict, .tableFull])
+    case .netUnbind:
+      return KernelCallSpec(
+        name: "net_unbind",
+        summary: "Remove one of the caller's packet filters.",
+        arguments: [KernelCallArgument(name: "filter", meaning: "an id net_bind returned")],
+        result: "0",
+        errors: [.badArgument])
+    case .netSend:
+      return KernelCallSpec(
+        name: "net_send",
+        summary: "Send one Ethernet frame: the kernel copies it, checks its source MAC and IPv4 (or ARP sender) against the env's binding, and queues it on the device.",
+        arguments: [
+          KernelCallArgument(name: "frame", meaning: "user address of the frame (no device header)"),
+          KernelCallArgument(name: "length", meaning: "14 to 1514 bytes"),
+        ],
+        result: "0",
+        errors: [.noDevice, .badLength, .badAddress, .spoofed, .busy])
     }
   }
 }

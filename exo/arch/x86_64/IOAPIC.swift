@@ -14,10 +14,12 @@ enum IOAPIC {
   static func initialize() { Machine.uncacheDirectMap(physicalBase) }
 
   /// Line `irq` (ISA numbering; QEMU's PC maps lines 1-15 one to one) to
-  /// `vector` on APIC 0, edge-triggered, active high; or masked.
-  static func route(_ irq: UInt64, to vector: UInt64, enabled: Bool) {
+  /// `vector` on APIC 0, active high; edge-triggered (ISA devices) or
+  /// level-triggered (PCI INTx, which stays raised until the device is
+  /// acknowledged); or masked.
+  static func route(_ irq: UInt64, to vector: UInt64, enabled: Bool, levelTriggered: Bool = false) {
     let entry = 0x10 + 2 * UInt32(irq)
     write(entry + 1, 0)  // destination: APIC 0
-    write(entry, UInt32(vector) | (enabled ? 0 : 1 << 16))
+    write(entry, UInt32(vector) | (levelTriggered ? 1 << 15 : 0) | (enabled ? 0 : 1 << 16))
   }
 }

@@ -1,6 +1,7 @@
 /* The kernel's static tables, sized here once: the kernel allocates
  * nothing after boot. exo/Limits.swift states the same sizes for Swift. */
 .set MAX_FRAMES, 262144           /* 1 GiB of RAM is managed; more is ignored */
+.set DMA_AREA_SIZE, 64 * 4096     /* exo/arch/x86_64/VirtioNet.swift lays it out */
 
 .bss
 .p2align 12
@@ -25,3 +26,7 @@ frame_generations:
 .globl frame_uses
 frame_uses:
   .skip MAX_FRAMES * 2
+.p2align 12
+.globl dma_area
+dma_area:
+  .skip DMA_AREA_SIZE             /* virtio queues and packet buffers; the device reads and writes it */

@@ -19,6 +19,13 @@ void exo_resume(const struct trap_frame *frame) __attribute__((noreturn));
 
 static inline void x86_outb(uint16_t port, uint8_t value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
 static inline uint8_t x86_inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void x86_outw(uint16_t port, uint16_t value) { __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port)); }
+static inline uint16_t x86_inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void x86_outl(uint16_t port, uint32_t value) { __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
+static inline uint32_t x86_inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+/* Orders memory accesses around it for the compiler (x86 keeps stores in order
+ * for the device): ring indices are published only after the ring's contents. */
+static inline void x86_barrier(void) { __asm__ volatile("" : : : "memory"); }
 static inline uint64_t x86_rdmsr(uint32_t msr) {
   uint32_t lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr)); return ((uint64_t)hi << 32) | lo;
 }
@@ -75,4 +82,5 @@ X86_SYMBOL(x86_idt_address, idt_table)
 X86_SYMBOL(x86_frame_generations_address, frame_generations)
 X86_SYMBOL(x86_frame_uses_address, frame_uses)
 X86_SYMBOL(x86_tss_address, tss_area)
+X86_SYMBOL(x86_dma_area_address, dma_area)
 #endif
