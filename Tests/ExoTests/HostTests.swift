@@ -141,7 +141,11 @@ final class HostTests: XCTestCase {
       for: [AppChoice(name: "hello"), AppChoice(name: "fault", arg: "gp"), AppChoice(name: "hello")], catalog: catalog)
     XCTAssertEqual(modules.map(\.slot), [0, 1, 2])
     XCTAssertEqual(
-      modules.map(\.imagePath), [".build-images/hello-0.elf", ".build-images/fault-1.elf", ".build-images/hello-2.elf"])
+      modules.map(\.imagePath),
+      [
+        "\(BuildPlan.imagesFolder)/hello-0.elf", "\(BuildPlan.imagesFolder)/fault-1.elf",
+        "\(BuildPlan.imagesFolder)/hello-2.elf",
+      ])
   }
 
   func testInitrdJoinsModulesWithCommasAndDoublesCommasInside() throws {
@@ -184,7 +188,7 @@ final class HostTests: XCTestCase {
   func testBootConfigParseAcceptsTheModuleStringAsQemuDeliversIt() {
     let module = BootModule(manifest: fault, arg: "null", slot: 1)
     let string = QemuModule(path: module.imagePath, commandLine: module.commandLine).multibootString
-    XCTAssertEqual(string, ".build-images/fault-1.elf name=fault frames=16 slices=2 arg=null")
+    XCTAssertEqual(string, "\(BuildPlan.imagesFolder)/fault-1.elf name=fault frames=16 slices=2 arg=null")
     XCTAssertNoThrow(try parsesAsBootConfig(string), string)
   }
 
@@ -199,19 +203,20 @@ final class HostTests: XCTestCase {
       + "-Xswiftc -Xcc -Xswiftc -mno-sse -Xswiftc -Xcc -Xswiftc -mno-mmx "
     let clang: String = "-Xcc -mno-red-zone -Xcc -mcmodel=kernel -Xcc -mno-sse -Xcc -mno-mmx"
     let expected: String =
-      "build --triple x86_64-unknown-none-elf -c release --product exo-kernel --scratch-path .build-kernel "
+      "build --triple x86_64-unknown-none-elf -c release --product exo-kernel --scratch-path \(BuildPlan.kernelScratch) "
       + swiftFlags + clangThroughSwift + clang
     XCTAssertEqual(BuildPlan.kernelBuild.joined(separator: " "), expected)
     XCTAssertEqual(
       BuildPlan.kernelLink.joined(separator: " "),
       "-T exo/arch/x86_64/asm/kernel.ld -z max-page-size=4096 --gc-sections --whole-archive "
-        + ".build-kernel/x86_64-unknown-none-elf/release/libexo-kernel.a -o .build-images/kernel.elf")
+        + "\(BuildPlan.kernelScratch)/x86_64-unknown-none-elf/release/libexo-kernel.a -o \(BuildPlan.imagesFolder)/kernel.elf"
+    )
   }
 
   func testAppBuildAndLinkCommandsPlaceEachSlotAtItsOwnBase() {
     XCTAssertEqual(
       BuildPlan.appBuild("hello").joined(separator: " "),
-      "build --triple x86_64-unknown-none-elf -c release --product app-hello --scratch-path .build-user "
+      "build --triple x86_64-unknown-none-elf -c release --product app-hello --scratch-path \(BuildPlan.userScratch) "
         + "-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -O "
         + "-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector")
     XCTAssertEqual(BuildPlan.appBase(slot: 0), 0x40_0000)
@@ -219,7 +224,8 @@ final class HostTests: XCTestCase {
     XCTAssertEqual(
       BuildPlan.appLink("counter", slot: 1).joined(separator: " "),
       "-T libos-posix/arch/x86_64/app.ld -z max-page-size=4096 --gc-sections --defsym=__app_base=0x4400000 "
-        + "--whole-archive .build-user/x86_64-unknown-none-elf/release/libapp-counter.a -o .build-images/counter-1.elf")
+        + "--whole-archive \(BuildPlan.userScratch)/x86_64-unknown-none-elf/release/libapp-counter.a -o \(BuildPlan.imagesFolder)/counter-1.elf"
+    )
   }
 
   func testKernelTextBytesSumOnlyExecutableSections() {
@@ -244,7 +250,7 @@ final class HostTests: XCTestCase {
   ]
   private let common = [
     "-nodefaults", "-machine", "pc", "-cpu", "qemu64", "-m", "256M", "-no-reboot", "-display", "none", "-serial",
-    "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", ".build-images/kernel.elf", "-initrd",
+    "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", BuildPlan.kernelImage, "-initrd",
     ".build-images/hello-0.elf name=hello frames=64 slices=1",
   ]
 

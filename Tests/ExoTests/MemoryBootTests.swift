@@ -1,13 +1,14 @@
 // Boot tests of the memory work: demand paging under both replacement
 // policies, the hostile badmem beside hello, unresolved faults reported by
-// the libOS, and vmbench's JSON line. Built once, booted under TCG.
+// the libOS, vmbench's JSON line, and the heap growing onto pages it maps.
+// Built once, booted under TCG.
 import ExoHost
 import Foundation
 import XCTest
 
 final class MemoryBootTests: XCTestCase {
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["hello", "pager-demo", "badmem", "vmbench"])
+    try BootBench.prepare(apps: ["hello", "pager-demo", "badmem", "vmbench", "heap"])
   }
 
   func testPagerDemoVerifiesEveryByteUnderFIFO() throws {
@@ -78,6 +79,48 @@ final class MemoryBootTests: XCTestCase {
       XCTAssertNotNil(figures["median"] as? Int, "\(metric)\n\(json)")
       XCTAssertNotNil(figures["p99"] as? Int, "\(metric)\n\(json)")
     }
+  }
+
+  /// Several MiB of Swift arrays live on pages the heap mapped from the
+  /// env's quota; a second round reuses them, and exit returns every frame.
+  func testHeapGrowsOntoPagesItMapsAndKeepsThemForReuse() throws {
+    let result = try boot("heap")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0)], log)
+    XCTAssertTrue(
+      result.lines.contains("[heap:1] heap: 6891456 bytes in 2 large and 2000 small arrays, every byte verified"), log)
+    let prefix = "[heap:1] heap: size "
+    let sizeLine = try XCTUnwrap(result.lines.first { $0.hasPrefix(prefix) }, log)
+    // "size K KiB: the 64 KiB first arena and P pages mapped, T page-table frames"
+    let numbers = sizeLine.dropFirst(prefix.count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    XCTAssertEqual(numbers.count, 4, sizeLine)
+    if numbers.count == 4 {
+      let (kib, arena, pages, tables) = (numbers[0], numbers[1], numbers[2], numbers[3])
+      XCTAssertEqual(arena, 64, sizeLine)
+      XCTAssertEqual(kib, arena + pages * 4, sizeLine)
+      XCTAssertGreaterThanOrEqual(pages * 4096, 6_891_456 - 64 * 1024, "the arrays need that many pages\n\(sizeLine)")
+      XCTAssertLessThan(pages, 2048, "more pages than the arrays need\n\(sizeLine)")
+      XCTAssertGreaterThanOrEqual(tables, 3, "a PDPT, a directory and page tables\n\(sizeLine)")
+    }
+    XCTAssertTrue(result.lines.contains("[heap:1] heap: second round verified with 0 new frames: freed blocks kept theirs"), log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+
+  /// Allocating past the quota fails cleanly: the allocation answers ENOMEM,
+  /// Embedded Swift stops the app with #UD, and the env beside it runs on.
+  func testHeapExhaustionStopsOnlyThatApp() throws {
+    let result = try boot("heap:exhaust", "hello")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertEqual(result.verdict.envs.map { $0.end?.vector }, [6, nil], log)
+    XCTAssertEqual(result.verdict.envs.last?.end, .exited(status: 0), log)
+    let held = result.lines.filter { $0.hasPrefix("[heap:1] heap: holding ") }
+    // 12 MiB of quota, less the image, its tables and the heap's own.
+    XCTAssertGreaterThanOrEqual(held.count, 10, log)
+    XCTAssertLessThan(held.count, 12, log)
+    XCTAssertTrue(result.lines.contains("[hello:2] Hello from the exokernel! I am env 2."), log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
   }
 
   private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }

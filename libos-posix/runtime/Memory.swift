@@ -1,13 +1,37 @@
-// The allocator hooks Embedded Swift calls, on the libOS heap over a static
-// region (entry.S). The memory issue moves the region onto demand-paged memory.
-// Allocation and free are thread-library critical sections: a preempted
-// thread must not leave the heap half-updated for the next one.
+// The allocator hooks Embedded Swift calls, on the libOS heap: a small
+// static first arena (entry.S), then pages committed with frames from the
+// env's quota as the heap grows (HeapFrames.swift says why not on demand).
+// Allocation and free, growth included, are thread-library critical
+// sections: a preempted thread must not leave the heap half-updated for the
+// next one. When the quota runs out posix_memalign answers ENOMEM, and
+// Embedded Swift stops the app (an invalid-opcode trap), only that app.
 import LibOSPosix
 import UserArch
 
 nonisolated(unsafe) private var heap = Heap(
-  region: UnsafeMutableRawBufferPointer(
-    start: UnsafeMutableRawPointer(bitPattern: UInt(exo_heap_arena())), count: Int(EXO_HEAP_ARENA_SIZE)))
+  arena: UnsafeMutableRawBufferPointer(
+    start: UnsafeMutableRawPointer(bitPattern: UInt(exo_heap_arena())), count: Int(EXO_HEAP_ARENA_SIZE)),
+  reserve: UnsafeMutableRawBufferPointer(
+    start: UnsafeMutableRawPointer(bitPattern: UInt(HeapFrames.base)), count: Int(HeapFrames.span)),
+  growth: HeapFrames())
+
+/// What the app's heap holds, for apps that report it.
+public enum AppHeap {
+  /// Bytes the heap can hand out without growing: the first arena and the
+  /// pages committed so far.
+  public static var size: Int { read { $0.size } }
+  public static var bytesInUse: Int { read { $0.bytesInUse } }
+  public static var firstArenaSize: Int { Int(EXO_HEAP_ARENA_SIZE) }
+  /// Frames mapped as heap pages, and frames spent on their page tables.
+  public static var dataFrames: Int { read { $0.growth.dataFrames } }
+  public static var tableFrames: Int { read { $0.growth.tableFrames } }
+
+  private static func read(_ field: (Heap<HeapFrames>) -> Int) -> Int {
+    ThreadCritical.enter()
+    defer { ThreadCritical.leave() }
+    return field(heap)
+  }
+}
 
 @_cdecl("posix_memalign")
 func posixMemalign(

@@ -150,6 +150,15 @@ public enum Threads {
     exo_thread_preempt_switch(state.page, savedRSP![to])
   }
 
+  /// Whether a thread other than the running one is ready to run now (a
+  /// thread waiting for the network parks and lets it run, rather than
+  /// putting the whole env to sleep).
+  public static var othersReady: Bool {
+    guard table.liveCount > 1 else { return false }
+    for slot in 0..<table.capacity where slot != table.current && table.state(slot) == .ready { return true }
+    return false
+  }
+
   /// Skips the running thread until `ticks` more TSC ticks have passed.
   public static func sleep(ticks: UInt64) {
     ThreadCritical.enter()

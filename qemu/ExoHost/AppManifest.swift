@@ -1,5 +1,6 @@
 // An app's boot configuration (apps/NAME/app.manifest): `key = value` lines
-// naming the app, its frame quota and slice count, and a summary for `exo list`.
+// naming the app, its frame quota and slice count, a summary for `exo list`,
+// and for a networked app its MAC and IPv4 address (`mac`, `ip`).
 import SecureBindings
 
 public struct AppManifest: Sendable, Equatable {
@@ -7,16 +8,19 @@ public struct AppManifest: Sendable, Equatable {
   public let frames: Int
   public let slices: Int
   public let summary: String
+  /// nil: the app has no network identity, and a boot of only such apps has no NIC.
+  public let network: AppNetwork?
 
   // The kernel's limits (BootConfig), so that the host refuses what the kernel would.
   public static let framesRange = Int(BootConfig.framesRange.lowerBound)...Int(BootConfig.framesRange.upperBound)
   public static let slicesRange = Int(BootConfig.slicesRange.lowerBound)...Int(BootConfig.slicesRange.upperBound)
 
-  public init(name: String, frames: Int, slices: Int, summary: String = "") {
+  public init(name: String, frames: Int, slices: Int, summary: String = "", network: AppNetwork? = nil) {
     self.name = name
     self.frames = frames
     self.slices = slices
     self.summary = summary
+    self.network = network
   }
 
   /// Parses a manifest's text. `file` names it in errors; `folder` is the
@@ -32,9 +36,9 @@ public struct AppManifest: Sendable, Equatable {
       }
       let key = content[..<equals].trimmingWhitespace()
       let value = content[content.index(after: equals)...].trimmingWhitespace()
-      guard ["name", "frames", "slices", "summary"].contains(key) else {
+      guard ["name", "frames", "slices", "summary", "mac", "ip"].contains(key) else {
         throw ManifestError(
-          file: file, line: line, message: "unknown key '\(key)' (the keys are name, frames, slices, summary)")
+          file: file, line: line, message: "unknown key '\(key)' (the keys are name, frames, slices, summary, mac, ip)")
       }
       if let earlier = values[key] {
         throw ManifestError(file: file, line: line, message: "'\(key)' is set twice (first on line \(earlier.line))")
@@ -72,7 +76,41 @@ public struct AppManifest: Sendable, Equatable {
       name: name.value,
       frames: try number("frames", in: framesRange),
       slices: try number("slices", in: slicesRange),
-      summary: values["summary"]?.value ?? "")
+      summary: values["summary"]?.value ?? "",
+      network: try network(values, file: file))
+  }
+
+  /// `mac = 02:00:00:00:00:01` with `ip = 10.0.2.100`, `ip = dhcp`, or no ip
+  /// (raw frames only); an ip without a mac is half a binding.
+  private static func network(
+    _ values: [String: (value: String, line: Int)], file: String
+  ) throws(ManifestError) -> AppNetwork? {
+    guard let mac = values["mac"] else {
+      if let ip = values["ip"] { throw ManifestError(file: file, line: ip.line, message: "ip needs a mac as well") }
+      return nil
+    }
+    var network: AppNetwork
+    do {
+      network = AppNetwork(mac: try AppNetwork.parse(mac: mac.value))
+    } catch {
+      throw ManifestError(file: file, line: mac.line, message: "\(error.reason), found '\(mac.value)'")
+    }
+    guard let ip = values["ip"] else { return network }
+    if ip.value == "dhcp" {
+      network.address = .dhcp
+      return network
+    }
+    let address: UInt32
+    do {
+      address = try AppNetwork.parse(ip: ip.value)
+    } catch {
+      throw ManifestError(file: file, line: ip.line, message: "\(error.reason) (or dhcp), found '\(ip.value)'")
+    }
+    if let refusal = UserNetwork.refusal(of: address) {
+      throw ManifestError(file: file, line: ip.line, message: "ip \(refusal); use 10.0.2.100 onward")
+    }
+    network.address = .fixed(address)
+    return network
   }
 
   /// As the kernel's BootConfig takes them (names head every console line);

@@ -8,8 +8,9 @@ public enum BootCommand {
     let options = try BootOptions.parse(arguments, knownApps: catalog.names)
     let plan = try BootPlan(
       root: root, catalog: catalog, apps: options.apps, accel: options.accel, memoryMiB: options.memoryMiB,
-      gdb: options.gdb)
+      gdb: options.gdb, network: options.network)
     Output.line("exo: booting \(plan.appLabels) under \(options.accel.displayName) (\(try plan.machine.commandLine()))")
+    plan.networkLines.forEach(Output.line)
 
     let qemu = try QemuInstaller.ensure()
     let builder = ImageBuilder(root: root, toolchain: try Toolchain.find())

@@ -9,35 +9,49 @@ public struct BootModule: Sendable, Equatable {
   public let slot: Int
   /// `APP@SLICES` in place of the manifest's allowance.
   public let slices: UInt64?
+  /// The manifest's MAC and address, or for a repeated app's later instance derived ones (BootNetwork).
+  public let network: AppNetwork?
 
-  public init(manifest: AppManifest, arg: String?, slot: Int, slices: UInt64? = nil) {
+  /// `network` nil takes the manifest's.
+  public init(manifest: AppManifest, arg: String?, slot: Int, slices: UInt64? = nil, network: AppNetwork? = nil) {
     self.manifest = manifest
     self.arg = arg
     self.slot = slot
     self.slices = slices
+    self.network = network ?? manifest.network
   }
 
   /// Relative to the package root.
   public var imagePath: String { BuildPlan.appImage(manifest.name, slot: slot) }
 
-  public var commandLine: String { Self.commandLine(for: manifest, arg: arg, slices: slices) }
+  public var commandLine: String { Self.commandLine(for: manifest, arg: arg, slices: slices, network: network) }
 
-  /// `name=NAME frames=N slices=N` plus ` arg=ARG`: what the kernel's BootConfig parses.
-  public static func commandLine(for manifest: AppManifest, arg: String?, slices: UInt64? = nil) -> String {
+  /// `name=NAME frames=N slices=N`, then ` arg=ARG` and ` mac=MAC ip=IP`
+  /// (or ` mac=MAC dhcp=1`): what the kernel's BootConfig parses. `network`
+  /// nil takes the manifest's.
+  public static func commandLine(
+    for manifest: AppManifest, arg: String?, slices: UInt64? = nil, network: AppNetwork? = nil
+  ) -> String {
     var line = "name=\(manifest.name) frames=\(manifest.frames) slices=\(slices ?? UInt64(manifest.slices))"
     if let arg { line += " arg=\(arg)" }
+    if let network = network ?? manifest.network { line += " " + network.commandLineKeys }
     return line
   }
 
   /// The modules of a boot, in the order the user named the apps.
   public static func modules(for apps: [AppChoice], catalog: AppCatalog) throws -> [BootModule] {
-    try apps.enumerated().map { slot, app in
+    let manifests = try apps.map { app in
       guard let manifest = catalog.manifest(named: app.name) else {
         throw ExoFailure(
           "unknown app '\(app.name)'; the apps are: \(catalog.names.joined(separator: ", "))",
           exitStatus: ExitStatus.usage)
       }
-      let module = BootModule(manifest: manifest, arg: app.arg, slot: slot, slices: app.slices)
+      return manifest
+    }
+    let networks = try BootNetwork.identities(for: manifests)
+    return try apps.enumerated().map { slot, app in
+      let module = BootModule(
+        manifest: manifests[slot], arg: app.arg, slot: slot, slices: app.slices, network: networks[slot])
       if let refusal = kernelRefusal(of: module.commandLine) {
         throw ExoFailure(
           "the kernel would refuse app \(app.label)'s command line '\(module.commandLine)': \(refusal)",

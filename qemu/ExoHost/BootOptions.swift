@@ -7,6 +7,8 @@ public struct BootOptions: Sendable, Equatable {
   /// Seconds before a boot counts as hung; `--gdb` runs have none.
   public var timeoutSeconds: Double = 60
   public var memoryMiB = 256
+  /// `--forward` (repeatable) and `--inject`; checked against the apps' addresses in BootPlan.
+  public var network = NetworkOptions()
 
   public init(apps: [AppChoice] = [], accel: Accel = .tcg) {
     self.apps = apps
@@ -58,6 +60,11 @@ public struct BootOptions: Sendable, Equatable {
           throw ExoFailure.usage("--memory needs a whole number of MiB in 16...65536, not '\(text)'")
         }
         options.memoryMiB = mib
+      case "--forward":
+        options.network.forwards.append(try ForwardRequest.parse(try value(of: option, inline: inline)))
+      case "--inject":
+        guard options.network.injection == nil else { throw ExoFailure.usage("--inject is given twice") }
+        options.network.injection = try FrameInjection.parse(try value(of: option, inline: inline))
       case "--build":
         let build = try value(of: option, inline: inline)
         switch build {

@@ -1,5 +1,6 @@
-// One boot as the library runs it: the app modules in their slots and the QEMU
-// machine that loads them, run to a verdict (ImageBuilder builds the images first).
+// One boot as the library runs it: the app modules in their slots, their
+// network, and the QEMU machine that loads them, run to a verdict
+// (ImageBuilder builds the images first).
 import Foundation
 
 public struct BootPlan: Sendable {
@@ -7,13 +8,20 @@ public struct BootPlan: Sendable {
   public let modules: [BootModule]
   public let machine: QemuMachine
 
+  /// Every check (manifests, addresses, forwards) happens here, before anything is built.
   public init(
-    root: URL, catalog: AppCatalog, apps: [AppChoice], accel: Accel = .tcg, memoryMiB: Int = 256, gdb: Bool = false
+    root: URL, catalog: AppCatalog, apps: [AppChoice], accel: Accel = .tcg, memoryMiB: Int = 256, gdb: Bool = false,
+    network: NetworkOptions = NetworkOptions()
   ) throws {
     self.root = root
     self.modules = try BootModule.modules(for: apps, catalog: catalog)
-    self.machine = QemuMachine(accel: accel, memoryMiB: memoryMiB, gdb: gdb, bootModules: modules)
+    self.machine = QemuMachine(
+      accel: accel, memoryMiB: memoryMiB, gdb: gdb, bootModules: modules,
+      network: try BootNetwork.qemu(for: modules, options: network))
   }
+
+  /// What the boot's network is, one line each, for its header.
+  public var networkLines: [String] { BootNetwork.headerLines(modules: modules, network: machine.network) }
 
   /// `hello, fault:null`
   public var appLabels: String {
@@ -29,11 +37,11 @@ public struct BootPlan: Sendable {
 
   /// Boots the built images; `timeout` nil waits forever.
   public func boot(
-    qemu: URL, timeout: Double?, input: String? = nil, onLine: (SerialLine) -> Void = { _ in },
+    qemu: URL, timeout: Double?, input: String? = nil, stop: QemuStop? = nil, onLine: (SerialLine) -> Void = { _ in },
     onStderr: (String) -> Void = { _ in }
   ) throws -> BootResult {
     let run = try QemuSession.run(
-      machine, qemu: qemu, in: root, timeout: timeout, input: input, onLine: onLine, onStderr: onStderr)
+      machine, qemu: qemu, in: root, timeout: timeout, input: input, stop: stop, onLine: onLine, onStderr: onStderr)
     return BootResult(run: run, verdict: BootVerdict.judge(lines: run.lines, end: run.end))
   }
 }

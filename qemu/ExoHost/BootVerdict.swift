@@ -8,6 +8,8 @@ public enum QemuEnd: Sendable, Equatable {
   case signalled(Int32)
   /// exo killed it after this many seconds without an exit.
   case timedOut(seconds: Double)
+  /// Its caller had exo stop it (QemuStop), as a test does with a server app.
+  case stopped
 }
 
 /// What the kernel reported about one env.
@@ -55,6 +57,8 @@ public struct BootVerdict: Sendable, Equatable {
     case missingFinalLine(lastKernelLine: String?)
     case unexpectedStatus(Int32)
     case signalled(Int32)
+    /// Stopped by its caller before it ended by itself.
+    case stopped
   }
 
   /// nil for a good boot.
@@ -118,6 +122,7 @@ public struct BootVerdict: Sendable, Equatable {
     case .exited(let status): failure = .unexpectedStatus(status)
     case .signalled(let signal): failure = .signalled(signal)
     case .timedOut(let seconds): failure = .hang(seconds: seconds)
+    case .stopped: failure = .stopped
     }
 
     return BootVerdict(
@@ -165,6 +170,8 @@ public struct BootVerdict: Sendable, Equatable {
       return "failed boot: QEMU exited with unexpected status \(status)"
     case .signalled(let signal):
       return "failed boot: QEMU was killed by signal \(signal)"
+    case .stopped:
+      return "stopped boot: QEMU was stopped before the envs ended"
     }
   }
 

@@ -6,6 +6,7 @@ public enum ExoCLI {
   public static let usage = """
     usage: exo list
            exo boot APP[:ARG] [APP[:ARG] ...] [--accel tcg|kvm|icount] [--gdb] [--timeout SECONDS] [--memory MiB] [--build exo]
+                    [--forward [udp:][APP:]HOSTPORT:GUESTPORT ...] [--inject INPORT:OUTPORT]
            exo bench [boot] [--runs N]
            exo bench vm
            exo abi
@@ -16,6 +17,12 @@ public enum ExoCLI {
                 --gdb          start QEMU halted with its gdb stub on localhost:1234 (no timeout)
                 --timeout S    count the boot as hung after S seconds (default 60)
                 --memory MiB   guest RAM (default 256)
+                --forward [udp:][APP:]HOSTPORT:GUESTPORT
+                               forward 127.0.0.1:HOSTPORT (tcp unless udp:) to a networked app's ip and
+                               GUESTPORT; APP may be left out when the boot has one networked app; repeatable
+                --inject IN:OUT
+                               raw Ethernet frames sent as UDP datagrams to 127.0.0.1:IN join the guest's
+                               network, and each frame on it is copied to 127.0.0.1:OUT (hostile-frame tests)
       bench   measure boot time under TCG, KVM and icount and the kernel's size;
               regenerates papers/evaluation-boot.md (--runs N boots per accelerator, default 10);
               `bench vm` runs vmbench under icount and KVM against Linux 6.1's figures and

@@ -1,5 +1,5 @@
 // Every QEMU option exo uses, in one place: machine, serial console, isa-debug-exit,
-// kernel, app modules and accelerator.
+// kernel, app modules, accelerator, and the NIC when an app is networked (QemuNetwork).
 
 public struct QemuModule: Sendable, Equatable {
   /// Relative to the package root, where QEMU runs.
@@ -27,23 +27,28 @@ public struct QemuMachine: Sendable, Equatable {
   public var gdb: Bool
   public var kernelPath: String
   public var modules: [QemuModule]
+  /// nil: no NIC at all, as in every boot without a networked app.
+  public var network: QemuNetwork?
 
   public init(
     accel: Accel, memoryMiB: Int = 256, gdb: Bool = false, kernelPath: String = BuildPlan.kernelImage,
-    modules: [QemuModule]
+    modules: [QemuModule], network: QemuNetwork? = nil
   ) {
     self.accel = accel
     self.memoryMiB = memoryMiB
     self.gdb = gdb
     self.kernelPath = kernelPath
     self.modules = modules
+    self.network = network
   }
 
   /// The machine for a boot's modules.
-  public init(accel: Accel, memoryMiB: Int = 256, gdb: Bool = false, bootModules: [BootModule]) {
+  public init(
+    accel: Accel, memoryMiB: Int = 256, gdb: Bool = false, bootModules: [BootModule], network: QemuNetwork? = nil
+  ) {
     self.init(
       accel: accel, memoryMiB: memoryMiB, gdb: gdb,
-      modules: bootModules.map { QemuModule(path: $0.imagePath, commandLine: $0.commandLine) })
+      modules: bootModules.map { QemuModule(path: $0.imagePath, commandLine: $0.commandLine) }, network: network)
   }
 
   /// The arguments after the executable's name.
@@ -56,6 +61,7 @@ public struct QemuMachine: Sendable, Equatable {
     try Self.checkPath(kernelPath)
     arguments += ["-kernel", kernelPath]
     if !modules.isEmpty { arguments += ["-initrd", try Self.initrd(modules)] }
+    if let network { arguments += try network.arguments() }
     if gdb { arguments += ["-s", "-S"] }
     return arguments
   }

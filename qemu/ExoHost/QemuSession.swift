@@ -1,6 +1,19 @@
 // Runs QEMU once: streams each serial line to the caller as it arrives (with
-// the time since launch), enforces the timeout, and reports how QEMU ended.
+// the time since launch), enforces the timeout, stops QEMU when another thread
+// asks (a test done with a server app), and reports how QEMU ended.
 import Foundation
+import Synchronization
+
+/// Asks a running QemuSession, from another thread, to stop its QEMU: a boot
+/// of a server app has no end of its own. QEMU then ends as `.stopped`.
+public final class QemuStop: Sendable {
+  private let requested = Atomic<Bool>(false)
+
+  public init() {}
+
+  public func request() { requested.store(true, ordering: .releasing) }
+  public var isRequested: Bool { requested.load(ordering: .acquiring) }
+}
 
 /// One line of the guest's serial console.
 public struct SerialLine: Sendable {
@@ -24,7 +37,7 @@ public enum QemuSession {
   /// Runs `machine` in `root` (where its relative paths point). `timeout` nil
   /// waits forever. Throws when QEMU cannot start (70), not when the guest fails.
   public static func run(
-    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?, input: String? = nil,
+    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?, input: String? = nil, stop: QemuStop? = nil,
     onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
   ) throws -> QemuRun {
     let process = Process()
@@ -34,7 +47,11 @@ public enum QemuSession {
     // The guest's serial input is stdin: keep it closed unless a person is
     // debugging, or a test types `input` (written once QEMU runs, then closed).
     let typed = input.map { _ in Pipe() }
-    if let typed { process.standardInput = typed } else if !machine.gdb { process.standardInput = FileHandle.nullDevice }
+    if let typed {
+      process.standardInput = typed
+    } else if !machine.gdb {
+      process.standardInput = FileHandle.nullDevice
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -66,12 +83,18 @@ public enum QemuSession {
     }
     let deadline = timeout.map { start + .milliseconds(Int64(($0 * 1000).rounded())) }
     var timedOut = false
+    var stopped = false
     var streams = [out.fileHandleForReading.fileDescriptor, err.fileHandleForReading.fileDescriptor]
 
     while !streams.isEmpty {
-      if let deadline, clock.now >= deadline, !timedOut {
+      if let deadline, clock.now >= deadline, !timedOut, !stopped {
         timedOut = true
-        stop(process)
+        Self.stop(process)
+      }
+      // Only a QEMU that still runs is stopped: one that ended by itself keeps its own end.
+      if let stop, stop.isRequested, !timedOut, !stopped, process.isRunning {
+        stopped = true
+        Self.stop(process)
       }
       let wait = deadline.map { max(0, min(100, milliseconds($0 - clock.now))) } ?? 100
       var fds = streams.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
@@ -103,7 +126,7 @@ public enum QemuSession {
           for line in errors.feed(chunk) {
             stderrText += line + "\n"
             // After a timeout QEMU only says that exo killed it.
-            if !timedOut { forwardStderr(line) }
+            if !timedOut && !stopped { forwardStderr(line) }
           }
         }
       }
@@ -114,13 +137,15 @@ public enum QemuSession {
     }
     if let line = errors.rest() {
       stderrText += line + "\n"
-      if !timedOut { forwardStderr(line) }
+      if !timedOut && !stopped { forwardStderr(line) }
     }
     process.waitUntilExit()
 
     let end: QemuEnd
     if timedOut {
       end = .timedOut(seconds: timeout ?? 0)
+    } else if stopped {
+      end = .stopped
     } else if process.terminationReason == .uncaughtSignal {
       end = .signalled(process.terminationStatus)
     } else {

@@ -1,5 +1,7 @@
 /* An app's first instruction. The kernel enters with RDI = env id,
  * RSI/RDX = the boot argument's address and length, RSP near the stack top. */
+#include "include/exo_user.h"
+
 #if !defined(__linux__) /* image code only: the host build compiles just the header, for its tests */
 
 .section .text.entry, "ax"
@@ -18,6 +20,6 @@ _start:
 .p2align 12
 .globl exo_heap_storage
 exo_heap_storage:
-  .skip 256 * 1024
+  .skip EXO_HEAP_ARENA_SIZE
 
 #endif

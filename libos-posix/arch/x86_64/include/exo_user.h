@@ -57,7 +57,11 @@ static inline uint64_t exo_try_divide(uint64_t a, uint64_t b) {
 }
 
 static inline uint64_t exo_heap_arena(void) { extern char exo_heap_storage[]; return (uint64_t)exo_heap_storage; }
-#define EXO_HEAP_ARENA_SIZE (256 * 1024)
+#endif /* __ASSEMBLER__ */
+/* The heap's first arena (entry.S's .bss): what it carves before it grows
+ * onto pages it maps itself (runtime/HeapFrames.swift). */
+#define EXO_HEAP_ARENA_SIZE (64 * 1024)
+#ifndef __ASSEMBLER__
 
 /* The time-stamp counter; under TCG with -icount it counts guest instructions. */
 static inline uint64_t exo_rdtsc(void) {

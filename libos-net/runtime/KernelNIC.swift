@@ -1,0 +1,89 @@
+// The network device as this env sees it: `net_send` for each frame out
+// (the kernel checks the source against the env's binding), and a receive
+// ring in frames the env owns, attached with `net_attach` and laid out as
+// secure-bindings/NetRing.swift says. The kernel has already decided that
+// each frame in the ring is this env's; everything else is the stack's.
+import LibOSNet
+import LibOSRuntime
+
+/// The sending half: what the stack holds as its device.
+public struct KernelNIC: NetworkInterface {
+  public let mac: MACAddress
+  /// Sends that found the device's queue full and waited.
+  public private(set) var sendRetries: UInt64 = 0
+
+  init(mac: MACAddress) { self.mac = mac }
+
+  /// Sends one frame; while the device's queue is full the env gives its
+  /// slice away and tries again (the device drains at wire speed).
+  public mutating func transmit(_ frame: UnsafeRawBufferPointer) -> Bool {
+    for _ in 0..<1000 {
+      do throws(ExoError) {
+        try Exo.netSend(frame)
+        return true
+      } catch {
+        guard error == .busy else { return false }
+        sendRetries &+= 1
+        Exo.yield()
+      }
+    }
+    return false
+  }
+}
+
+/// The receiving half, kept apart from the stack so that draining it can
+/// feed the stack without an overlapping access.
+public struct ReceiveRing {
+  /// Where the ring is mapped: PML4 slot 245, clear of the heap (slot
+  /// 246), the thread stacks (248) and the pager's regions.
+  public static let base: UInt64 = 0x7a80_0000_0000
+
+  public let mac: MACAddress
+  /// The static address from the boot configuration; 0.0.0.0 for DHCP.
+  public let address: IPv4Address
+  public let slots: UInt64
+  private var taken: UInt64 = 0
+
+  private var control: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(Self.base))! }
+
+  /// Takes frames from the quota for the ring, maps them, and hands them to
+  /// the kernel, which writes the env's MAC and IPv4 into the control page.
+  public static func attach() throws(ExoError) -> ReceiveRing {
+    let kernel = ExoPageKernel()
+    var capabilities = [UInt64](repeating: 0, count: NetRing.maxFrames)
+    for i in 0..<NetRing.maxFrames {
+      let capability = try kernel.frameAlloc()
+      try kernel.mapSupplyingTables(base + UInt64(i) * UserSpace.pageSize, capability, .write)
+      capabilities[i] = capability.raw
+    }
+    let slots = try capabilities.withUnsafeBufferPointer { (b) throws(ExoError) in try Exo.netAttach(b) }
+    let page = UnsafeRawPointer(bitPattern: UInt(base))!
+    return ReceiveRing(
+      mac: MACAddress(packed: page.load(fromByteOffset: NetRing.mac, as: UInt64.self)),
+      address: IPv4Address(UInt32(truncatingIfNeeded: page.load(fromByteOffset: NetRing.ipv4, as: UInt64.self))),
+      slots: UInt64(slots))
+  }
+
+  private init(mac: MACAddress, address: IPv4Address, slots: UInt64) {
+    self.mac = mac
+    self.address = address
+    self.slots = slots
+  }
+
+  /// Frames the kernel dropped because the ring was full.
+  public var droppedFull: UInt64 { control.load(fromByteOffset: NetRing.droppedFull, as: UInt64.self) }
+  public var hasFrame: Bool { control.load(fromByteOffset: NetRing.produced, as: UInt64.self) != taken }
+
+  /// Hands the oldest received frame to `body`, then gives its slot back; false if none waited.
+  public mutating func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+    let produced = control.load(fromByteOffset: NetRing.produced, as: UInt64.self)
+    guard produced != taken, slots > 0 else { return false }
+    let place = NetRing.slot(Int(taken % slots))
+    let slot = control + place.frame * Int(UserSpace.pageSize) + place.offset
+    let length = min(Int(slot.load(as: UInt64.self)), NetRing.slotSize - NetRing.slotHeader)
+    body(UnsafeRawBufferPointer(start: slot + NetRing.slotHeader, count: length))
+    taken &+= 1
+    control.storeBytes(of: taken, toByteOffset: NetRing.consumed, as: UInt64.self)
+    return true
+  }
+}
