@@ -28,6 +28,9 @@ enum Devices {
     }
   }
 
+  /// Whether a device interrupt can wake the env.
+  static func holdsLine(_ env: EnvRef) -> Bool { serialOwner == env }
+
   /// At exit: the env's lines are masked again and free for others.
   static func unbind(_ env: EnvRef) {
     guard serialOwner == env else { return }

@@ -65,7 +65,7 @@ struct Env {
   /// first) and how many frames the kernel has placed in it.
   var netMAC: UInt64 = 0
   var netIPv4: UInt32 = 0
-  var ringFrames = InlineArray<17, UInt64>(repeating: 0)
+  var ringFrames = InlineArray<33, UInt64>(repeating: 0)
   var ringFrameCount = 0
   var ringProduced: UInt64 = 0
   var filterCount = 0

@@ -66,9 +66,11 @@ enum Events {
     }
   }
 
-  /// Nothing can run: halt until a timer tick wakes a sleeper. Envs blocked
-  /// with no deadline and no live env left that may signal them would wait
-  /// forever; they are ended with a report instead of hanging the boot.
+  /// Nothing can run: halt until a timer tick or a device wakes someone.
+  /// Envs blocked with no deadline, no bound device and no live env left
+  /// that may signal them would wait forever; they are ended with a report
+  /// instead of hanging the boot. (An env waiting on a device, a server
+  /// waiting for its next request, may wait as long as the user likes.)
   static func idle() -> UnsafeMutablePointer<Env>? {
     while true {
       var sleeper = false
@@ -76,7 +78,11 @@ enum Events {
       for i in 0..<envTable.count {
         let env = envTable.slots + i
         guard env.pointee.state == .blocked else { continue }
-        if env.pointee.wakeAt != 0 { sleeper = true } else if waiter == nil { waiter = env }
+        if env.pointee.wakeAt != 0 || Devices.holdsLine(env) || env.pointee.ringFrameCount > 0 {
+          sleeper = true
+        } else if waiter == nil {
+          waiter = env
+        }
       }
       if !sleeper {
         guard let stuck = waiter else { return nil }

@@ -45,7 +45,7 @@ enum Network {
     guard count >= 2, count <= UInt64(NetRing.maxFrames) else { throw CallFailure(.badLength) }
     let range = try MemoryCalls.readable(env, capabilities, count * 8)
     let words = UnsafePointer<UInt64>(bitPattern: UInt(range.start))!
-    var frames = InlineArray<17, UInt64>(repeating: 0)
+    var frames = InlineArray<33, UInt64>(repeating: 0)
     for i in 0..<Int(count) {
       let frame: Frame
       do {

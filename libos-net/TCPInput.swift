@@ -11,6 +11,7 @@ extension TCPControlBlock {
     openedPassively = true
     irs = seg.seq
     rcvNxt = seg.seq + 1
+    rcvAdv = rcvNxt  // the SYN-ACK moves it; it must start from RCV.NXT, not from 0
     offeredScale = shared.configuration.windowScaling ? shared.windowScale : nil
     adoptPeerOptions(seg.options)
     sndWnd = UInt32(seg.window)  // never scaled in a SYN (RFC 7323 §2.2)

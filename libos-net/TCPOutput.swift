@@ -119,8 +119,14 @@ extension TCPControlBlock {
     return sent
   }
 
+  /// A segment with no data: at SND.MAX, not SND.NXT, which a timeout
+  /// pulls back to SND.UNA; the peer may already hold everything up to
+  /// SND.MAX and would find an ACK below it unacceptable and drop it (BSD
+  /// does the same). While probing a zero window SND.NXT is right, since
+  /// the peer may not have taken the probe byte.
   func sendAck(now: UInt64, output: inout some IPOutput) {
-    transmit(seq: sndNxt, length: 0, fin: false, now: now, output: &output)
+    let seq = timers.persist != nil || !isSynchronized ? sndNxt : sndMax
+    transmit(seq: seq, length: 0, fin: false, now: now, output: &output)
   }
 
   /// Our SYN (active open) or SYN-ACK, with the MSS option and, when

@@ -267,7 +267,7 @@ extension KernelCall {
         summary: "Give the kernel the caller's receive ring (NetRing layout): frames the caller owns, pinned until exit. The kernel writes the env's MAC and IPv4 binding into the control page; each frame its filters claim is copied into the next slot and sets the network event bit (NetRing.eventBit).",
         arguments: [
           KernelCallArgument(name: "capabilities", meaning: "user address of an array of frame capabilities: the control page, then the slot frames"),
-          KernelCallArgument(name: "count", meaning: "2 to 17 capabilities"),
+          KernelCallArgument(name: "count", meaning: "2 to 33 capabilities"),
         ],
         result: "slots in the ring",
         errors: [.noDevice, .busy, .badLength, .badAddress, .badCapability, .frameInUse])

@@ -6,7 +6,7 @@
 // it only compares.
 
 public enum NetRing {
-  public static let maxFrames = 17
+  public static let maxFrames = 33
   public static let slotSize = 2048
   public static let slotsPerFrame = 2
   /// A slot starts with the frame's length (UInt64); the frame follows.

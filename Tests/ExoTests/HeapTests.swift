@@ -318,7 +318,8 @@ final class HeapTests: XCTestCase {
       let p = try XCTUnwrap(bench.allocate(40 * 1024))
       let start = UInt(bitPattern: big)
       XCTAssertTrue(
-        UInt(bitPattern: p) >= start && UInt(bitPattern: p) < start + 256 * 1024, "piece \(i) is not from the freed block")
+        UInt(bitPattern: p) >= start && UInt(bitPattern: p) < start + 256 * 1024,
+        "piece \(i) is not from the freed block")
       fill(p, 40 * 1024, 0xA0 + UInt8(i))
       pieces.append(p)
     }
@@ -383,7 +384,9 @@ final class HeapTests: XCTestCase {
         XCTAssertTrue(bench.isUsable(low, high), "seed \(seed) step \(step): block outside usable memory")
         let at = spanIndex(low)
         if at > 0 { XCTAssertLessThanOrEqual(spans[at - 1].high, low, "seed \(seed) step \(step): overlap below") }
-        if at < spans.count { XCTAssertLessThanOrEqual(high, spans[at].low, "seed \(seed) step \(step): overlap above") }
+        if at < spans.count {
+          XCTAssertLessThanOrEqual(high, spans[at].low, "seed \(seed) step \(step): overlap above")
+        }
         spans.insert((low, high), at: at)
         let tag = UInt8(truncatingIfNeeded: step)
         fill(p, size, tag)

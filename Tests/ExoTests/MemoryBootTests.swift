@@ -103,7 +103,8 @@ final class MemoryBootTests: XCTestCase {
       XCTAssertLessThan(pages, 2048, "more pages than the arrays need\n\(sizeLine)")
       XCTAssertGreaterThanOrEqual(tables, 3, "a PDPT, a directory and page tables\n\(sizeLine)")
     }
-    XCTAssertTrue(result.lines.contains("[heap:1] heap: second round verified with 0 new frames: freed blocks kept theirs"), log)
+    XCTAssertTrue(
+      result.lines.contains("[heap:1] heap: second round verified with 0 new frames: freed blocks kept theirs"), log)
     XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
   }
 

@@ -393,6 +393,23 @@ final class TCPHandshakeTests: XCTestCase {
     }
   }
 
+  /// The receive window must come out the same whatever the peer's ISN
+  /// (a fuzz run found it huge for ISNs in the far half of the space).
+  func testReceiveWindowIsRightForEveryPeerISN() throws {
+    for peerISN: UInt32 in [0, 1, 0x7fff_ffff, 0x8000_0000, 0x9000_0000, 0xffff_fffe, 0xffff_ffff] {
+      var passive = TCPRig()
+      passive.peerSeq = peerISN
+      let (_, id, _) = try XCTUnwrap(passive.accept())
+      XCTAssertEqual(passive.tcp.info(id)?.receiveWindow, 32768, "passive, ISN \(peerISN)")
+      passive.deliver(passive.segment(TCPFlag.ack, seq: passive.peerSeq &+ 40000, payload: [1]))
+      XCTAssertEqual(passive.tcp.info(id)?.bytesReadable, 0)  // beyond the window: refused
+      var active = TCPRig()
+      active.peerSeq = peerISN
+      let (id2, _) = try XCTUnwrap(active.connect())
+      XCTAssertEqual(active.tcp.info(id2)?.receiveWindow, 32768, "active, ISN \(peerISN)")
+    }
+  }
+
   func testClosingAListenerResetsConnectionsNotYetAccepted() throws {
     var rig = TCPRig()
     let listener = try rig.tcp.listen(port: 80, backlog: 4)

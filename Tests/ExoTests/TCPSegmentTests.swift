@@ -64,7 +64,7 @@ final class TCPSegmentTests: XCTestCase {
     }
   }
 
-  func testParserReadsHeaderAndOptions() throws {
+  func testParserReadsHeaderAndOptions() {
     var s = TCPWireSegment()
     s.seq = 0x0102_0304
     s.ack = 0xa0b0_c0d0
@@ -75,21 +75,26 @@ final class TCPSegmentTests: XCTestCase {
     s.extraOptions = [4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 99, 3, 0, 1, 0]  // SACK-ok, timestamps, unknown, NOP, EOL
     s.payload = [1, 2, 3, 4, 5]
     let bytes = s.encoded()
-    let parsed = try bytes.withUnsafeBytes { b throws(TCPSegmentError) in
-      let seg = try TCPSegment.parse(b, source: s.source, destination: s.destination)
-      return (seg.sourcePort, seg.destinationPort, seg.seq.value, seg.ack.value, seg.window, seg.options.mss,
-        seg.options.windowScale, Array(seg.payload), seg.syn, seg.hasAck, seg.fin, seg.length)
+    var checked = false
+    bytes.withUnsafeBytes { b in
+      do throws(TCPSegmentError) {
+        let seg = try TCPSegment.parse(b, source: s.source, destination: s.destination)
+        XCTAssertEqual(seg.sourcePort, 40000)
+        XCTAssertEqual(seg.destinationPort, 80)
+        XCTAssertEqual(seg.seq.value, 0x0102_0304)
+        XCTAssertEqual(seg.ack.value, 0xa0b0_c0d0)
+        XCTAssertEqual(seg.window, 4321)
+        XCTAssertEqual(seg.options.mss, 1234)
+        XCTAssertEqual(seg.options.windowScale, 9)
+        XCTAssertEqual(Array(seg.payload), [1, 2, 3, 4, 5])
+        XCTAssertTrue(seg.syn && seg.hasAck && !seg.fin && !seg.rst)
+        XCTAssertEqual(seg.length, 6)
+        checked = true
+      } catch {
+        XCTFail("rejected: \(error)")
+      }
     }
-    XCTAssertEqual(parsed.0, 40000)
-    XCTAssertEqual(parsed.1, 80)
-    XCTAssertEqual(parsed.2, 0x0102_0304)
-    XCTAssertEqual(parsed.3, 0xa0b0_c0d0)
-    XCTAssertEqual(parsed.4, 4321)
-    XCTAssertEqual(parsed.5, 1234)
-    XCTAssertEqual(parsed.6, 9)
-    XCTAssertEqual(parsed.7, [1, 2, 3, 4, 5])
-    XCTAssertTrue(parsed.8 && parsed.9 && !parsed.10)
-    XCTAssertEqual(parsed.11, 6)
+    XCTAssertTrue(checked)
   }
 
   func testHostileHeadersAreRejectedAndCounted() {
@@ -150,13 +155,14 @@ final class TCPSegmentTests: XCTestCase {
     XCTAssertEqual(rig.tcp.statistics.passiveOpens, 0)
   }
 
-  func testTrimmingKeepsTheRightPartOfTheSequenceSpace() throws {
+  func testTrimmingKeepsTheRightPartOfTheSequenceSpace() {
     var s = TCPWireSegment()
     s.seq = 0xffff_fffe
     s.flags = TCPFlag.syn | TCPFlag.fin | TCPFlag.ack
     s.payload = Array(0..<10)
-    try s.encoded().withUnsafeBytes { b throws(TCPSegmentError) in
-      var seg = try TCPSegment.parse(b, source: s.source, destination: s.destination)
+    var checked = false
+    s.encoded().withUnsafeBytes { b in
+      guard var seg = try? TCPSegment.parse(b, source: s.source, destination: s.destination) else { return }
       XCTAssertEqual(seg.length, 12)
       seg.trimFront(3)  // the SYN and two bytes
       XCTAssertFalse(seg.syn)
@@ -168,7 +174,9 @@ final class TCPSegmentTests: XCTestCase {
       seg.trimFront(100)
       XCTAssertEqual(seg.length, 0)
       XCTAssertEqual(seg.seq.value, 6)
+      checked = true
     }
+    XCTAssertTrue(checked)
   }
 
   func testRingWrapsAndKeepsBytesWrittenPastItsCount() {
@@ -179,8 +187,8 @@ final class TCPSegmentTests: XCTestCase {
     XCTAssertEqual(out.withUnsafeMutableBytes { ring.read(into: $0) }, 4)
     XCTAssertEqual(out, [1, 2, 3, 4])
     // Write past the count (as out-of-order data does), across the wrap.
-    [9, 10, 11].withUnsafeBytes { ring.write($0, at: 3) }
-    XCTAssertEqual([7].withUnsafeBytes { ring.append($0) }, 1)
+    ([9, 10, 11] as [UInt8]).withUnsafeBytes { ring.write($0, at: 3) }
+    XCTAssertEqual(([7] as [UInt8]).withUnsafeBytes { ring.append($0) }, 1)
     ring.commit(3)
     XCTAssertEqual(ring.count, 6)
     XCTAssertEqual(data.withUnsafeBytes { ring.append($0) }, 2)  // only what fits
@@ -188,8 +196,10 @@ final class TCPSegmentTests: XCTestCase {
     XCTAssertEqual(out.withUnsafeMutableBytes { ring.read(into: $0) }, 8)
     XCTAssertEqual(out, [5, 6, 7, 9, 10, 11, 1, 2])
     // Out-of-range writes and copies are refused, not trapped.
-    [1, 2, 3].withUnsafeBytes { ring.write($0, at: 7) }
-    [1].withUnsafeMutableBytes { ring.copy(from: 0, into: $0) }
+    ([1, 2, 3] as [UInt8]).withUnsafeBytes { ring.write($0, at: 7) }
+    var one: [UInt8] = [42]
+    one.withUnsafeMutableBytes { ring.copy(from: 0, into: $0) }  // nothing counted to copy
+    XCTAssertEqual(one, [42])
     ring.discard(100)
     XCTAssertEqual(ring.count, 0)
   }
