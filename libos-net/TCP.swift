@@ -12,11 +12,16 @@
 //   connection's send and receive rings are allocated once, when it opens;
 //   out-of-order data lives inside the receive ring.
 // - Sequence numbers are compared only through TCPSequence (modulo 2^32).
-// - A connection's slot is freed when it is CLOSED and the app has closed
-//   it (or it was a listener's never-accepted child). Until then its id
-//   reports the state and any error (reset, refused, timed out).
 // - `close` is an orderly close of our direction (a FIN after the queued
-//   data); the app may go on reading until the peer's FIN. `abort` resets.
+//   data); the app may go on reading until the peer's FIN. `abort` resets
+//   and frees the slot at once.
+// - A connection keeps its slot while it lives and, once CLOSED, until the
+//   app has closed it too; even then its id keeps reporting the state, the
+//   unread data, the end of stream or the error (reset, refused, timed
+//   out) until the table needs the slot for a new connection. So an app
+//   that half-closes and reads on always sees its data and the final 0,
+//   and one that never reads again leaks nothing. A listener's children
+//   that die before being accepted are freed at once.
 //
 // Files: TCPSegment (parse), TCPSegmentWriter (build), TCPSequence,
 // TCPControlBlock + TCPInput + TCPOutput + TCPTimerEvents (the state
@@ -112,6 +117,7 @@ public struct TCP {
   }
 
   /// Bytes received; 0 at end of stream; `.wouldBlock` when none are waiting.
+  /// After a reset or timeout the queued data is gone and the error is thrown.
   public mutating func receive(
     _ id: TCPConnectionID, into buffer: UnsafeMutableRawBufferPointer, now: UInt64, output: inout some IPOutput
   ) throws(TCPError) -> Int {
@@ -121,6 +127,7 @@ public struct TCP {
     if block.receiveQueue.ring.count > 0 {
       let n = block.receiveQueue.ring.read(into: buffer)
       block.appRead(now: now, output: &output)
+      block.releaseBuffersIfDone()
       return n
     }
     if let error = block.error { throw error }
@@ -131,7 +138,8 @@ public struct TCP {
 
   // MARK: Closing
 
-  /// Orderly close (FIN after the queued data); the id stays valid until the app stops using it.
+  /// Orderly close (FIN after the queued data); the id stays valid until the app stops using it
+  /// (see the lifetime rule at the top of this file).
   public mutating func close(_ id: TCPConnectionID, now: UInt64, output: inout some IPOutput) throws(TCPError) {
     guard let block = table.block(id) else { throw .noSuchConnection }
     let index = Int(id.index)
@@ -142,9 +150,8 @@ public struct TCP {
     if block.appClosed { throw .closed }
     block.appClosed = true
     switch block.state {
-    case .closed, .synSent:
-      table.release(index)  // nothing was synchronized: delete the TCB (RFC 9293 §3.10.4)
-      return
+    case .synSent:
+      block.enterClosed(nil)  // nothing was synchronized: delete the TCB (RFC 9293 §3.10.4)
     case .synReceived:
       block.sendQueue.finQueued = true  // the FIN follows establishment
     case .established:
@@ -341,13 +348,17 @@ public struct TCP {
     table.release(Int(listener.id.index))
   }
 
-  /// After anything happened to the block at `index`: free it if it is
-  /// done, or queue it on its listener once established.
+  /// After anything happened to the block at `index`: free a listener's
+  /// child that died unseen, give back the buffers of an ended connection,
+  /// or queue an established child on its listener.
   private mutating func settle(_ index: Int) {
     guard let block = table.slots[index] else { return }
-    if block.state == .closed && (block.appClosed || (block.listener != nil && !block.queuedForAccept)) {
-      table.release(index)
-      return
+    if block.state == .closed {
+      if block.listener != nil && !block.queuedForAccept {
+        table.release(index)
+        return
+      }
+      block.releaseBuffersIfDone()
     }
     if let listenerID = block.listener, !block.queuedForAccept, block.wasEstablished,
       let listener = table.block(listenerID)

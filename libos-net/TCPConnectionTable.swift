@@ -25,7 +25,14 @@ struct TCPConnectionTable {
     return slots[i]
   }
 
-  func freeIndex() -> Int? { slots.firstIndex { $0 == nil } }
+  /// An empty slot, or failing that one whose connection has ended and
+  /// which the app has closed (reclaimed: its id stops working).
+  mutating func freeIndex() -> Int? {
+    if let i = slots.firstIndex(where: { $0 == nil }) { return i }
+    guard let i = slots.firstIndex(where: { $0?.isReclaimable == true }) else { return nil }
+    release(i)
+    return i
+  }
 
   mutating func install(at index: Int, _ make: (TCPConnectionID) -> TCPControlBlock) -> TCPControlBlock {
     let block = make(TCPConnectionID(index: Int32(index), generation: generations[index]))
@@ -59,8 +66,9 @@ struct TCPConnectionTable {
     slots.reduce(0) { n, b in b?.listener == listener ? n + 1 : n }
   }
 
+  /// A port is in use while a listener or a connection not yet CLOSED holds it.
   func portInUse(_ port: UInt16) -> Bool {
-    slots.contains { b in b?.localPort == port }
+    slots.contains { b in b?.localPort == port && b?.state != .closed }
   }
 
   /// The next ephemeral port no slot uses, or nil when all are taken.

@@ -125,6 +125,18 @@ final class TCPControlBlock {
     keepAlive = c.keepAlive
   }
 
+  /// Ended and closed by the app: the slot may be reused when the table
+  /// needs it. Until then the id still reports the state, any unread data,
+  /// the end of stream or the error.
+  var isReclaimable: Bool { state == .closed && appClosed && listener == nil }
+
+  /// Gives the buffers back once nothing in them can be wanted again.
+  func releaseBuffersIfDone() {
+    guard isReclaimable, receiveQueue.ring.count == 0, receiveQueue.ring.capacity > 0 else { return }
+    sendQueue.ring = TCPRingBuffer(capacity: 0)
+    receiveQueue.ring = TCPRingBuffer(capacity: 0)
+  }
+
   /// RCV.WND: what the peer may send beyond RCV.NXT, as we last told it.
   var receiveWindow: UInt32 { rcvAdv > rcvNxt ? rcvAdv - rcvNxt : 0 }
 

@@ -40,11 +40,38 @@ final class TCPCloseTests: XCTestCase {
     rig.advance(59_999_999)
     XCTAssertEqual(rig.tcp.state(id), .timeWait)
     rig.advance(1)
-    XCTAssertNil(rig.tcp.state(id))
+    XCTAssertEqual(rig.tcp.state(id), .closed)  // ended; the id still answers
+    XCTAssertEqual(try rig.receive(id), [])
     XCTAssertNil(rig.tcp.nextDeadline)
     // The 4-tuple is free: a segment for it now gets a reset.
     rig.peerAcks(iss &+ 102)
     XCTAssertEqual(rig.take().first?.flags, TCPFlag.rst)
+  }
+
+  func testEndedConnectionsKeepTheirIdUntilTheTableNeedsTheSlot() throws {
+    var config = TCPConfiguration()
+    config.maxConnections = 2
+    var rig = TCPRig(config)
+    let (listener, id, iss) = try XCTUnwrap(rig.accept())
+    rig.peerSends([1, 2, 3], flags: TCPFlag.ack | TCPFlag.fin)
+    try rig.close(id)
+    rig.peerAcks(iss &+ 2)  // LAST-ACK done: CLOSED, with three bytes the app has not read
+    XCTAssertEqual(rig.tcp.state(id), .closed)
+    XCTAssertEqual(rig.tcp.readiness(id), [.readable, .hangup])
+    XCTAssertEqual(try rig.receive(id, max: 2), [1, 2])
+    XCTAssertEqual(try rig.receive(id), [3])
+    XCTAssertEqual(try rig.receive(id), [])  // and the end of stream
+    XCTAssertEqual(try rig.receive(id), [])
+    // A new connection needs the slot: the ended one is reclaimed, its id dies.
+    rig.peerPort = 40001
+    rig.peerSeq = 77
+    XCTAssertNotNil(rig.handshake(listener: listener, peerMSS: 1460, peerScale: nil))
+    XCTAssertNil(rig.tcp.state(id))
+    XCTAssertThrowsError(try rig.receive(id)) { XCTAssertEqual($0 as? TCPError, .noSuchConnection) }
+    // A live connection is never reclaimed.
+    XCTAssertThrowsError(try rig.tcp.connect(to: rig.peer, port: 9, now: rig.now, output: &rig.out)) {
+      XCTAssertEqual($0 as? TCPError, .tableFull)
+    }
   }
 
   func testMSLIsConfigurable() throws {
@@ -74,7 +101,8 @@ final class TCPCloseTests: XCTestCase {
     rig.peerAcks(iss &+ 3)  // the data only
     XCTAssertEqual(rig.tcp.state(id), .lastAck)
     rig.peerAcks(iss &+ 4)  // and the FIN
-    XCTAssertNil(rig.tcp.state(id))
+    XCTAssertEqual(rig.tcp.state(id), .closed)
+    XCTAssertEqual(try rig.receive(id), [])
     XCTAssertNil(rig.tcp.nextDeadline)
   }
 
@@ -117,8 +145,9 @@ final class TCPCloseTests: XCTestCase {
     var rig = TCPRig()
     let id = try rig.tcp.connect(to: rig.peer, port: 80, now: rig.now, output: &rig.out)
     try rig.close(id)  // SYN-SENT: simply forgotten
-    XCTAssertNil(rig.tcp.state(id))
+    XCTAssertEqual(rig.tcp.state(id), .closed)
     XCTAssertNil(rig.tcp.nextDeadline)
+    XCTAssertEqual(rig.take().count, 1)  // only the SYN ever went out
   }
 
   func testAbortSendsAResetAndForgetsTheConnection() throws {
@@ -161,10 +190,10 @@ final class TCPCloseTests: XCTestCase {
     XCTAssertThrowsError(try rig.receive(id)) { XCTAssertEqual($0 as? TCPError, .connectionReset) }
     XCTAssertThrowsError(try rig.send(id, [1])) { XCTAssertEqual($0 as? TCPError, .connectionReset) }
     XCTAssertEqual(rig.tcp.statistics.connectionsReset, 1)
-    // The slot is kept for the app until it closes.
-    XCTAssertEqual(rig.tcp.state(id), .closed)
+    // The slot is kept for the app, which still sees the error after closing.
     try rig.close(id)
-    XCTAssertNil(rig.tcp.state(id))
+    XCTAssertEqual(rig.tcp.state(id), .closed)
+    XCTAssertThrowsError(try rig.receive(id)) { XCTAssertEqual($0 as? TCPError, .connectionReset) }
   }
 
   func testSynInTheWindowGetsAThrottledChallengeAck() throws {

@@ -134,7 +134,7 @@ final class TCPEndToEndTests: XCTestCase {
     let a = try tcpA.connect(to: addressB, port: 80, now: now, output: &outA)
     var b: TCPConnectionID? = nil
     var steps = 0
-    func finished(_ s: TCPState?) -> Bool { s == nil || s == .timeWait }
+    func finished(_ s: TCPState?) -> Bool { s == nil || s == .timeWait || s == .closed }
     while true {
       steps += 1
       guard steps < 400_000, now < 900_000_000 else {

@@ -28,6 +28,15 @@ public enum ThreadParking {
     parked.removeAll(keepingCapacity: true)
   }
 
+  /// Inside the thread library, when no thread can run: wakes the parked
+  /// threads (one of them then waits in the kernel); false if none was parked.
+  static func wakeParked() -> Bool {
+    guard !parked.isEmpty else { return false }
+    for slot in parked { Threads.wake(slot) }
+    parked.removeAll(keepingCapacity: true)
+    return true
+  }
+
   /// Whether some thread sleeps on a timer (a kernel wait must not outlast it for long).
   public static var anySleeping: Bool { Threads.table.sleepers > 0 }
 }
