@@ -150,10 +150,12 @@ public struct TCP {
     if block.appClosed { throw .closed }
     block.appClosed = true
     switch block.state {
-    case .synSent:
-      block.enterClosed(nil)  // nothing was synchronized: delete the TCB (RFC 9293 §3.10.4)
-    case .synReceived:
-      block.sendQueue.finQueued = true  // the FIN follows establishment
+    case .synSent where block.sendQueue.ring.count == 0:
+      block.enterClosed(nil)  // nothing synchronized, nothing queued: delete the TCB (RFC 9293 §3.10.4)
+    case .synSent, .synReceived:
+      // Data was accepted before the handshake ended: it and the FIN follow
+      // establishment (what RFC 9293 §3.10.4 does in SYN-RECEIVED).
+      block.sendQueue.finQueued = true
     case .established:
       block.sendQueue.finQueued = true
       block.state = .finWait1

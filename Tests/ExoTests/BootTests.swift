@@ -52,9 +52,9 @@ final class BootTests: XCTestCase {
     let result = try boot("badcalls", "hello")
     let log = result.lines.joined(separator: "\n")
     XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
-    XCTAssertTrue(result.lines.contains("[badcalls:1] all 17 bad calls answered correctly; the kernel is alive"), log)
+    XCTAssertTrue(result.lines.contains("[badcalls:1] all 21 bad calls answered correctly; the kernel is alive"), log)
     XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
-    XCTAssertEqual(result.lines.filter { $0.hasPrefix("[badcalls:1] refused ") }.count, 14, log)
+    XCTAssertEqual(result.lines.filter { $0.hasPrefix("[badcalls:1] refused ") }.count, 18, log)
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
   }
 

@@ -148,6 +148,22 @@ final class TCPCloseTests: XCTestCase {
     XCTAssertEqual(rig.tcp.state(id), .closed)
     XCTAssertNil(rig.tcp.nextDeadline)
     XCTAssertEqual(rig.take().count, 1)  // only the SYN ever went out
+
+    // With data queued, the data and the FIN follow the handshake instead.
+    var second = TCPRig()
+    let id2 = try second.tcp.connect(to: second.peer, port: 80, now: second.now, output: &second.out)
+    let syn = try XCTUnwrap(second.take().first)
+    XCTAssertEqual(try second.send(id2, [1, 2, 3]), 3)
+    try second.close(id2)
+    XCTAssertEqual(second.take(), [])
+    second.peerPort = 80
+    second.localPort = syn.sourcePort
+    second.peerAck = syn.seq &+ 1
+    second.deliver(second.segment(TCPFlag.syn | TCPFlag.ack))
+    XCTAssertEqual(second.tcp.state(id2), .finWait1)
+    let out = second.take()
+    XCTAssertEqual(out.flatMap(\.payload), [1, 2, 3])
+    XCTAssertEqual(out.last.map { $0.flags & TCPFlag.fin }, TCPFlag.fin)
   }
 
   func testAbortSendsAResetAndForgetsTheConnection() throws {

@@ -111,7 +111,7 @@ final class TCPEndToEndTests: XCTestCase {
 
   func transfer(
     seed: UInt64, size: Int, loss: Double, duplicate: Double, corrupt: Double, configuration: TCPConfiguration,
-    slowReaderB: UInt64? = nil, file: StaticString = #filePath, line: UInt = #line
+    slowReaderB: UInt64? = nil, timeLimit: UInt64 = 900_000_000, file: StaticString = #filePath, line: UInt = #line
   ) throws -> Outcome {
     var ca = configuration
     ca.seed = seed
@@ -137,7 +137,7 @@ final class TCPEndToEndTests: XCTestCase {
     func finished(_ s: TCPState?) -> Bool { s == nil || s == .timeWait || s == .closed }
     while true {
       steps += 1
-      guard steps < 400_000, now < 900_000_000 else {
+      guard steps < 400_000, now < timeLimit else {
         XCTFail("did not finish: steps \(steps), t \(now)", file: file, line: line)
         break
       }

@@ -35,6 +35,12 @@ struct BadCalls {
     let pastTimePage = TimePage.address + UserSpace.pageSize  // nothing is mapped above the time page
     expect("console_write past the time page", Exo.rawCall(write, pastTimePage - 8, 16), .badAddress)
     expect("console_write over the limit", Exo.rawCall(write, UserSpace.stackTop - 8, 1 << 40), .badLength)
+    // An env without a network binding (no mac= in its boot configuration)
+    // gets no_device from every network call that needs one.
+    expect("net_attach without a binding", Exo.rawCall(KernelCall.netAttach.rawValue, 0x1000, 2), .noDevice)
+    expect("net_bind without a binding", Exo.rawCall(KernelCall.netBind.rawValue, 0x1000, 24), .noDevice)
+    expect("net_send without a binding", Exo.rawCall(KernelCall.netSend.rawValue, 0x1000, 60), .noDevice)
+    expect("net_unbind of a filter never bound", Exo.rawCall(KernelCall.netUnbind.rawValue, 7), .badArgument)
     // The kernel's time page is mapped read-only into every env: no env may
     // make it writable, and it reads as the kernel's calibration.
     let protect = KernelCall.protect.rawValue
