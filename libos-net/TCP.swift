@@ -380,8 +380,11 @@ public struct TCP {
     c.mss = max(64, min(c.mss, 65495))
     c.sendBufferSize = max(256, min(c.sendBufferSize, 1 << 30))
     c.receiveBufferSize = max(256, min(c.receiveBufferSize, 1 << 30))
-    c.minRTO = max(1, c.minRTO)
-    c.maxRTO = max(c.minRTO, c.maxRTO)
+    let hour: UInt64 = 3_600_000_000  // keeps every shifted or doubled time far from overflow
+    c.minRTO = max(1, min(c.minRTO, hour))
+    c.maxRTO = max(c.minRTO, min(c.maxRTO, hour))
+    c.msl = min(c.msl, hour)
+    c.delayedAckTimeout = min(c.delayedAckTimeout, 500_000)  // RFC 1122 §4.2.3.2: under 0.5 s
     c.maxRetransmissions = max(1, c.maxRetransmissions)
     c.maxSynRetransmissions = max(1, c.maxSynRetransmissions)
     c.maxOutOfOrderRanges = max(1, min(c.maxOutOfOrderRanges, 64))

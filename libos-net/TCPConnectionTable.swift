@@ -13,7 +13,8 @@ struct TCPConnectionTable {
     slots = [TCPControlBlock?](repeating: nil, count: capacity)
     generations = [UInt32](repeating: 0, count: capacity)
     let span = UInt64(UInt16.max - TCPConnectionTable.firstEphemeralPort) + 1
-    nextPort = TCPConnectionTable.firstEphemeralPort
+    nextPort =
+      TCPConnectionTable.firstEphemeralPort
       + UInt16(TCPInitialSequence.derived(from: seed, 0) % span)
   }
 

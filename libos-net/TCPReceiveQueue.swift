@@ -68,9 +68,6 @@ struct TCPReceiveQueue {
     return true
   }
 
-  /// Held out-of-order bytes (for diagnostics).
-  var outOfOrderBytes: Int { ranges.reduce(0) { $0 + Int($1.end - $1.start) } }
-
   /// Drops everything: data, held ranges and a pending FIN (a reset flushes
   /// the queues, RFC 9293 §3.10.7.4).
   mutating func removeAll() {

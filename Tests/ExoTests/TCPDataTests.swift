@@ -189,6 +189,26 @@ final class TCPDataTests: XCTestCase {
     XCTAssertThrowsError(try rig.send(id, [1])) { XCTAssertEqual($0 as? TCPError, .timedOut) }
   }
 
+  /// RFC 9293 §3.10.7.4: the window is taken only from a segment newer
+  /// than the last one used (SND.WL1, SND.WL2), never from an old ACK.
+  func testWindowUpdatesFollowWL1AndWL2() throws {
+    var rig = TCPRig()
+    let (_, id, iss) = try XCTUnwrap(rig.accept())
+    _ = try rig.send(id, tcpPattern(1000, seed: 13))
+    _ = rig.take()
+    let s = rig.peerSeq
+    rig.deliver(rig.segment(TCPFlag.ack, seq: s, ack: iss &+ 1001, window: 30000))
+    XCTAssertEqual(rig.tcp.info(id)?.sendWindow, 30000)
+    rig.deliver(rig.segment(TCPFlag.ack, seq: s, ack: iss &+ 501, window: 1000))  // an older ACK, reordered
+    XCTAssertEqual(rig.tcp.info(id)?.sendWindow, 30000)
+    rig.deliver(rig.segment(TCPFlag.ack, seq: s, ack: iss &+ 1001, window: 2000))  // same numbers: taken
+    XCTAssertEqual(rig.tcp.info(id)?.sendWindow, 2000)
+    rig.deliver(rig.segment(TCPFlag.ack, seq: s, ack: iss &+ 1001, payload: [1, 2], window: 40000))
+    XCTAssertEqual(rig.tcp.info(id)?.sendWindow, 40000)
+    rig.deliver(rig.segment(TCPFlag.ack, seq: s &+ 2, ack: iss &+ 1001, window: 500))  // newer SEG.SEQ
+    XCTAssertEqual(rig.tcp.info(id)?.sendWindow, 500)
+  }
+
   func testReceiveWindowClosesAndReopensWithoutSillyWindows() throws {
     var config = TCPConfiguration()
     config.receiveBufferSize = 4096
@@ -261,7 +281,9 @@ final class TCPDataTests: XCTestCase {
     XCTAssertEqual(try rig.receive(id), [7, 8, 9])
     XCTAssertEqual(try rig.receive(id), [])
     XCTAssertEqual(try rig.receive(id), [])
-    XCTAssertThrowsError(try rig.tcp.receive(id, into: UnsafeMutableRawBufferPointer(start: nil, count: 0), now: rig.now, output: &rig.out)) {
+    XCTAssertThrowsError(
+      try rig.tcp.receive(id, into: UnsafeMutableRawBufferPointer(start: nil, count: 0), now: rig.now, output: &rig.out)
+    ) {
       XCTAssertEqual($0 as? TCPError, .badArgument)
     }
   }

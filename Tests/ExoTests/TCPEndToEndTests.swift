@@ -147,7 +147,8 @@ final class TCPEndToEndTests: XCTestCase {
       link.carry(&outA, toB: true, now: now)
       link.carry(&outB, toB: false, now: now)
       if appA.endOfStream && appB.endOfStream, let b, finished(tcpA.state(a)), finished(tcpB.state(b)) { break }
-      guard let next = [link.next, tcpA.nextDeadline, tcpB.nextDeadline, appB.wake(after: now)].compactMap({ $0 }).min()
+      guard
+        let next = [link.next, tcpA.nextDeadline, tcpB.nextDeadline, appB.wake(after: now)].compactMap({ $0 }).min()
       else {
         XCTFail("stalled with nothing to do", file: file, line: line)
         break

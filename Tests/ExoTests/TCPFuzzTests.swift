@@ -58,7 +58,8 @@ final class TCPFuzzTests: XCTestCase {
           var s = rig.segment(
             flags, seq: info.receiveNext.value &+ UInt32(bitPattern: Int32(random.below(12000) - 2000)),
             ack: (info.sendUnacknowledged + UInt32(random.below(outstanding + 1))).value,
-            payload: random.bytes(random.below(1200)), window: random.chance(0.1) ? 0 : UInt16(truncatingIfNeeded: random.next()))
+            payload: random.bytes(random.below(1200)),
+            window: random.chance(0.1) ? 0 : UInt16(truncatingIfNeeded: random.next()))
           s.sourcePort = info.remotePort
           s.destinationPort = info.localPort
           rig.deliver(s)
@@ -67,8 +68,13 @@ final class TCPFuzzTests: XCTestCase {
           var s = rig.segment(UInt8(truncatingIfNeeded: random.next()))
           s.sourcePort = random.chance(0.8) ? rig.peerPort : UInt16(1 + random.below(65535))
           s.destinationPort = random.chance(0.8) ? 80 : UInt16(1 + random.below(65535))
-          s.seq = random.chance(0.7) ? rig.peerSeq &+ UInt32(truncatingIfNeeded: random.below(20000) - 10000) : UInt32(truncatingIfNeeded: random.next())
-          s.ack = random.chance(0.7) ? iss &+ UInt32(truncatingIfNeeded: random.below(20000) - 5000) : UInt32(truncatingIfNeeded: random.next())
+          s.seq =
+            random.chance(0.7)
+            ? rig.peerSeq &+ UInt32(truncatingIfNeeded: random.below(20000) - 10000)
+            : UInt32(truncatingIfNeeded: random.next())
+          s.ack =
+            random.chance(0.7)
+            ? iss &+ UInt32(truncatingIfNeeded: random.below(20000) - 5000) : UInt32(truncatingIfNeeded: random.next())
           s.window = UInt16(truncatingIfNeeded: random.next())
           if random.chance(0.2) { s.mss = UInt16(truncatingIfNeeded: random.next()) }
           if random.chance(0.2) { s.windowScale = UInt8(truncatingIfNeeded: random.next()) }
@@ -101,7 +107,9 @@ final class TCPFuzzTests: XCTestCase {
           case 3: if random.chance(0.2) { rig.abort(target) }
           case 4: if let n = try? rig.tcp.accept(listener) { ids.append(n) }
           case 5:
-            if let n = try? rig.tcp.connect(to: rig.peer, port: UInt16(1 + random.below(65535)), now: rig.now, output: &rig.out) {
+            if let n = try? rig.tcp.connect(
+              to: rig.peer, port: UInt16(1 + random.below(65535)), now: rig.now, output: &rig.out)
+            {
               ids.append(n)
             }
           default: try? rig.tcp.setNoDelay(target, random.chance(0.5), now: rig.now, output: &rig.out)

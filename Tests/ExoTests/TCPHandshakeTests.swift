@@ -129,7 +129,8 @@ final class TCPHandshakeTests: XCTestCase {
     XCTAssertEqual(r.ack, 1001)
     XCTAssertTrue(r.checksumValid)
     // SYN + FIN + 10 bytes occupy 12 sequence numbers.
-    rig.deliver(rig.segment(TCPFlag.syn | TCPFlag.fin, seq: 0xffff_fffa, ack: 0, payload: [UInt8](repeating: 1, count: 10)))
+    rig.deliver(
+      rig.segment(TCPFlag.syn | TCPFlag.fin, seq: 0xffff_fffa, ack: 0, payload: [UInt8](repeating: 1, count: 10)))
     r = try XCTUnwrap(rig.take().first)
     XCTAssertEqual(r.ack, 0xffff_fffa &+ 12)
     // With an ACK: <SEQ=SEG.ACK><CTL=RST>.
@@ -231,7 +232,8 @@ final class TCPHandshakeTests: XCTestCase {
     XCTAssertEqual(rig.tcp.state(id), .synSent)
     // ...an ACK of something we never sent gets a reset of its own...
     rig.deliver(rig.segment(TCPFlag.ack, seq: 0, ack: syn.seq &- 5))
-    XCTAssertEqual(rig.take().first.map { [$0.flags, UInt8(truncatingIfNeeded: $0.seq &- syn.seq)] }, [TCPFlag.rst, 0xfb])
+    XCTAssertEqual(
+      rig.take().first.map { [$0.flags, UInt8(truncatingIfNeeded: $0.seq &- syn.seq)] }, [TCPFlag.rst, 0xfb])
     // ...and the real refusal closes it.
     rig.deliver(rig.segment(TCPFlag.rst | TCPFlag.ack, seq: 0, ack: syn.seq &+ 1))
     XCTAssertEqual(rig.tcp.state(id), .closed)

@@ -189,7 +189,9 @@ struct TCPRig {
 
   mutating func deliver(_ s: TCPWireSegment) {
     let bytes = s.encoded()
-    bytes.withUnsafeBytes { tcp.input(source: s.source, destination: s.destination, segment: $0, now: now, output: &out) }
+    bytes.withUnsafeBytes {
+      tcp.input(source: s.source, destination: s.destination, segment: $0, now: now, output: &out)
+    }
   }
 
   mutating func deliverRaw(_ bytes: [UInt8], source: IPv4Address? = nil, destination: IPv4Address? = nil) {

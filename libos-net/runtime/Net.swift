@@ -46,6 +46,10 @@ public enum Net {
       try bind(PacketFilter.arpRequests(for: ring.address.value))
     }
     var s = NetStack(device: KernelNIC(mac: ring.mac), address: dhcp ? nil : ring.address, configuration: configuration)
+    // ISNs and ephemeral ports come from a keyed hash (RFC 6528); the TSC at
+    // start is the only varying key there is (no entropy source here).
+    var tcp = tcp
+    if tcp.seed == 0 { tcp.seed = Time.now() }
     s.tcp = TCP(configuration: tcp)
     stack = s
     if dhcp {
