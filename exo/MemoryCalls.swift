@@ -217,7 +217,7 @@ enum MemoryCalls {
 
   // MARK: checks shared by the calls
 
-  private static func held(_ rawCapability: UInt64, by env: EnvRef) throws(CallFailure) -> Frame {
+  static func held(_ rawCapability: UInt64, by env: EnvRef) throws(CallFailure) -> Frame {
     do {
       return try frameBindings.check(FrameCapability(raw: rawCapability), heldBy: env.pointee.id, in: frameTable)
     } catch { throw CallFailure(error) }

@@ -47,10 +47,7 @@ enum Network {
     let words = UnsafePointer<UInt64>(bitPattern: UInt(range.start))!
     var frames = InlineArray<33, UInt64>(repeating: 0)
     for i in 0..<Int(count) {
-      let frame: Frame
-      do {
-        frame = try frameBindings.check(FrameCapability(raw: words[i]), heldBy: env.pointee.id, in: frameTable)
-      } catch { throw CallFailure(error) }
+      let frame = try MemoryCalls.held(words[i], by: env)
       guard !frameBindings.isPageTable(frame), !frameBindings.isPinned(frame) else { throw CallFailure(.frameInUse) }
       for j in 0..<i where frames[j] == frame.number { throw CallFailure(.badArgument) }
       frames[i] = frame.number

@@ -183,18 +183,6 @@ final class BootConfigNetTests: XCTestCase {
 
   // MARK: random values against a reference parser
 
-  /// SplitMix64: deterministic across runs and platforms.
-  private struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-  }
 
   /// The reference's answer: a value, or the kind of refusal.
   private enum Outcome: Equatable {
@@ -238,7 +226,7 @@ final class BootConfigNetTests: XCTestCase {
   }
 
   func testRandomMacsMatchTheReference() {
-    var random = Random(state: 0xACE5)
+    var random = SplitMix64(state: 0xACE5)
     let alphabet = Array("0123456789abcdefABCDEFgG:.-x ")
     for round in 0..<4000 {
       let text: String
@@ -267,7 +255,7 @@ final class BootConfigNetTests: XCTestCase {
   }
 
   func testRandomIPsMatchTheReference() {
-    var random = Random(state: 0xD07)
+    var random = SplitMix64(state: 0xD07)
     let alphabet = Array("0123456789.x-+ ")
     for round in 0..<4000 {
       var text = (0..<4).map { _ in String(random.below(256)) }.joined(separator: ".")
@@ -292,7 +280,7 @@ final class BootConfigNetTests: XCTestCase {
 
   /// Arbitrary bytes as values: the parser ends with a value or an error, never a trap.
   func testArbitraryBytesNeverTrap() {
-    var random = Random(state: 0xB17E5)
+    var random = SplitMix64(state: 0xB17E5)
     for _ in 0..<3000 {
       let key = ["mac=", "ip=", "dhcp="][random.below(3)]
       let prefix = key == "mac=" ? "\(base) mac=" : "\(base) mac=02:00:00:00:00:01 \(key)"

@@ -10,21 +10,6 @@ import XCTest
 
 @testable import LibOSNet
 
-/// SplitMix64: deterministic across runs and platforms.
-struct HTTPSplitMix {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-  mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-  mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-  mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
 
 /// What a stream of bytes produced: the requests and the error, in order.
 enum HTTPOutcome: Equatable {
@@ -590,7 +575,7 @@ final class HTTPTests: XCTestCase {
   /// A request, well formed or with one planted fault (a version, a long
   /// target, an oversized head, Transfer-Encoding, a body over the limit),
   /// and the answer it must get.
-  func generate(_ random: inout HTTPSplitMix, maxBodyLength: Int) -> Generated {
+  func generate(_ random: inout SplitMix64, maxBodyLength: Int) -> Generated {
     let methods: [(String, HTTPMethod)] = [
       ("GET", .get), ("HEAD", .head), ("POST", .post), ("PUT", .put), ("DELETE", .delete), ("OPTIONS", .options),
       ("PATCH", .other), ("BREW", .other),
@@ -664,7 +649,7 @@ final class HTTPTests: XCTestCase {
     return Generated(bytes: bytes, expected: expected)
   }
 
-  func mutate(_ bytes: inout [UInt8], _ random: inout HTTPSplitMix) {
+  func mutate(_ bytes: inout [UInt8], _ random: inout SplitMix64) {
     let interesting: [UInt8] = [
       0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x25, 0x2c, 0x00, 0x7f, 0x80, 0xff, 0x2f, 0x2e, 0x30, 0x39,
     ]
@@ -710,7 +695,7 @@ final class HTTPTests: XCTestCase {
   }
 
   func testPropertyGeneratedAndMutatedRequests() {
-    var random = HTTPSplitMix(state: 0x4854_5450_2f31_2e31)
+    var random = SplitMix64(state: 0x4854_5450_2f31_2e31)
     var requests = 0
     var errors: [HTTPStatus: Int] = [:]
     for round in 0..<4000 {
@@ -779,4 +764,3 @@ extension HTTPPathBytes {
   }
 }
 
-extension HTTPSplitMix: RandomNumberGenerator {}

@@ -98,18 +98,6 @@ final class HeapBench {
   }
 }
 
-/// HeapSplitMix: deterministic across runs and platforms.
-struct HeapSplitMix {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
 
 final class HeapTests: XCTestCase {
   private static let page = 4096
@@ -340,7 +328,7 @@ final class HeapTests: XCTestCase {
   func testRandomSequencesKeepBlocksApartAndAligned() throws {
     var budgetFailures = 0
     for seed in 1...24 {
-      var random = HeapSplitMix(state: UInt64(seed) &* 0x51ED)
+      var random = SplitMix64(state: UInt64(seed) &* 0x51ED)
       let budget: Int? = seed % 3 == 0 ? 100 + random.below(400) : nil
       let bench = HeapBench(reservePages: 64 * 1024, budget: budget)
       var live: [(pointer: UnsafeMutableRawPointer, size: Int, tag: UInt8)] = []

@@ -640,30 +640,3 @@ private struct HTTPReply {
   }
 }
 
-/// A deterministic generator for the test's bytes and frames.
-private struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func bytes(_ count: Int) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: count)
-    var i = 0
-    while i < count {
-      var word = next()
-      for _ in 0..<8 where i < count {
-        out[i] = UInt8(truncatingIfNeeded: word)
-        word >>= 8
-        i += 1
-      }
-    }
-    return out
-  }
-}

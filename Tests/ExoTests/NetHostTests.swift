@@ -115,7 +115,7 @@ final class NetHostTests: XCTestCase {
     XCTAssertEqual(AppNetwork.text(mac: 0x0A_BB_CC_DD_EE_FF), "0a:bb:cc:dd:ee:ff")
     XCTAssertEqual(AppNetwork.text(ip: 0x0A00_0264), "10.0.2.100")
     XCTAssertEqual(AppNetwork.text(ip: 0xFFFF_FFFE), "255.255.255.254")
-    var random = NetRandom(state: 0x7E57)
+    var random = SplitMix64(state: 0x7E57)
     for _ in 0..<500 {
       let mac = (random.next() & 0xFFFF_FFFF_FFFF & ~(UInt64(1) << 40)) | UInt64(2) << 40
       XCTAssertEqual(try AppNetwork.parse(mac: AppNetwork.text(mac: mac)), mac)
@@ -250,7 +250,7 @@ final class NetHostTests: XCTestCase {
   /// Random boots over random manifests: either refused, or every networked
   /// module has its own MAC and IP and the first instance keeps its manifest's.
   func testRandomBootsNeverShareAnAddress() {
-    var random = NetRandom(state: 0xB007)
+    var random = SplitMix64(state: 0xB007)
     for round in 0..<400 {
       let manifests = (0..<(1 + random.below(4))).map { i -> AppManifest in
         let mac = 0x02_00_00_00_00_00 | UInt64(random.below(8))
@@ -560,15 +560,3 @@ final class NetHostTests: XCTestCase {
   }
 }
 
-/// SplitMix64: deterministic across runs and platforms.
-struct NetRandom {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}

@@ -43,7 +43,7 @@ final class NetIPTests: XCTestCase {
   /// completed may complete a second copy (IP does not remove duplicate
   /// datagrams); every copy delivered is exact.
   func testShuffledWithDuplicatesProperty() throws {
-    var random = NetSplitMix64(state: 42)
+    var random = SplitMix64(state: 42)
     for round in 0..<300 {
       var (stack, s) = try reassemblyStack()
       let payload = random.bytes(1 + random.below(4000))

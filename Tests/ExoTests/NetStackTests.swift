@@ -12,20 +12,6 @@ import XCTest
 
 // MARK: fixtures shared by the Net*Tests files
 
-/// SplitMix64: a deterministic generator for the property tests.
-struct NetSplitMix64 {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-  mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-  mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in byte() } }
-}
 
 /// A device that records every frame sent; it can be told to refuse.
 struct NetRecordingDevice: NetworkInterface {
@@ -555,7 +541,7 @@ final class NetStackTests: XCTestCase {
     XCTAssertEqual(b.counters.arpRequestsSent, 0, "B learned A from A's request")
     wire()
     XCTAssertEqual(a.udpReceive(sa)?.2, Array("pong".utf8))
-    var random = NetSplitMix64(state: 77)
+    var random = SplitMix64(state: 77)
     let big = random.bytes(6000)
     try a.udpSend(sa, to: ipB, port: 2000, big, now: now)
     XCTAssertEqual(a.link.device.frames.count, 5, "6008 bytes in pieces of 1480")
@@ -600,7 +586,7 @@ final class NetStackTests: XCTestCase {
   /// changed, cut or grown: never a crash, and every frame and datagram
   /// ends in exactly one counter, with ticks and socket traffic between.
   func testRandomAndMutatedFramesNeverCrashAndCountersAddUp() throws {
-    var random = NetSplitMix64(state: 0x5eed_0f_f4a3e5)
+    var random = SplitMix64(state: 0x5eed_0f_f4a3e5)
     var c = NetConfiguration()
     c.reassemblySlots = 2
     c.reassemblyMaxSize = 3000

@@ -6,21 +6,6 @@ import XCTest
 
 @testable import SecureBindings
 
-/// SplitMix64: deterministic across runs and platforms.
-private struct SplitMix64 {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-  mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-  mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-  mutating func pick<T>(_ choices: [T]) -> T { choices[below(choices.count)] }
-}
 
 /// One record of the binary encoding, with every field free (so it can be wrong).
 private struct Record {

@@ -16,7 +16,7 @@ final class TCPEndToEndTests: XCTestCase {
       var destination: IPv4Address
       var bytes: [UInt8]
     }
-    var random: TCPTestRandom
+    var random: SplitMix64
     var loss: Double
     var duplicate: Double
     var corrupt: Double
@@ -124,7 +124,7 @@ final class TCPEndToEndTests: XCTestCase {
     var outA = TCPRecorder(localAddress: addressA)
     var outB = TCPRecorder(localAddress: addressB)
     var link = Link(
-      random: TCPTestRandom(seed: seed), loss: loss, duplicate: duplicate, corrupt: corrupt, delay: 5_000,
+      random: SplitMix64(seed: seed), loss: loss, duplicate: duplicate, corrupt: corrupt, delay: 5_000,
       jitter: 10_000)
     var appA = App(data: tcpPattern(size, seed: seed &+ 1))
     var appB = App(data: tcpPattern(size + 777, seed: seed &+ 2))

@@ -7,21 +7,6 @@ import XCTest
 
 @testable import LibOSNet
 
-/// SplitMix64: deterministic, seeded.
-struct TCPTestRandom {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-  mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
-  mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
 
 enum TCPFlag {
   static let fin: UInt8 = 0x01
@@ -341,6 +326,6 @@ struct TCPRig {
 }
 
 func tcpPattern(_ n: Int, seed: UInt64) -> [UInt8] {
-  var r = TCPTestRandom(seed: seed)
+  var r = SplitMix64(seed: seed)
   return r.bytes(n)
 }

@@ -14,7 +14,6 @@ enum Connection {
     defer {
       input.deallocate()
       output.deallocate()
-      active -= 1
     }
     var open = true
     while open {

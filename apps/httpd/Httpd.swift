@@ -6,8 +6,6 @@ import LibOSNet
 import LibOSRuntime
 import NetRuntime
 
-nonisolated(unsafe) var active = 0
-nonisolated(unsafe) var connections = 0
 nonisolated(unsafe) var requests = 0
 nonisolated(unsafe) var errors = 0
 
@@ -26,27 +24,8 @@ struct Httpd {
       Exo.exit(1)
     }
     print("listening on \(address):80 (http)")
-    let idle = ServerArgument.idleSeconds()
-    while true {
-      let deadline = idle.map { Net.now &+ $0 * 1_000_000 }
-      let stream: TCPStream?
-      do { stream = try listener.accept(deadline: deadline) } catch {
-        print("accept failed: \(error.description)")
-        break
-      }
-      guard let stream else {
-        if active == 0 { break }
-        continue
-      }
-      active += 1
-      connections += 1
-      do { _ = try Threads.spawn { Connection.serve(stream) } } catch {
-        stream.abort()
-        active -= 1
-      }
-    }
-    while active > 0 { Net.wait(until: Net.now &+ 100_000) }
+    ThreadedServer.run(listener, idleSeconds: ServerArgument.idleSeconds()) { Connection.serve($0) }
     let c = Net.counters
-    print("served \(requests) requests on \(connections) connections, \(errors) refused; frames in \(c.framesIn), out \(c.framesOut), ring drops \(Net.droppedFull)")
+    print("served \(requests) requests on \(ThreadedServer.connections) connections, \(errors) refused; frames in \(c.framesIn), out \(c.framesOut), ring drops \(Net.droppedFull)")
   }
 }

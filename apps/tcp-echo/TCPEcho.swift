@@ -5,8 +5,6 @@ import LibOSNet
 import LibOSRuntime
 import NetRuntime
 
-nonisolated(unsafe) var active = 0
-nonisolated(unsafe) var connections = 0
 nonisolated(unsafe) var echoed = 0
 
 @main
@@ -22,37 +20,14 @@ struct TCPEcho {
       Exo.exit(1)
     }
     print("listening on \(address):7 (tcp)")
-    let idle = ServerArgument.idleSeconds()
-    while true {
-      let deadline = idle.map { Net.now &+ $0 * 1_000_000 }
-      let stream: TCPStream?
-      do { stream = try listener.accept(deadline: deadline) } catch {
-        print("accept failed: \(error.description)")
-        break
-      }
-      guard let stream else {
-        if active == 0 { break }
-        continue
-      }
-      active += 1
-      connections += 1
-      do { _ = try Threads.spawn { serve(stream) } } catch {
-        print("no thread for a connection")
-        stream.abort()
-        active -= 1
-      }
-    }
-    while active > 0 { Net.wait(until: Net.now &+ 100_000) }
+    ThreadedServer.run(listener, idleSeconds: ServerArgument.idleSeconds()) { serve($0) }
     let c = Net.counters
-    print("served \(connections) connections, echoed \(echoed) bytes; frames in \(c.framesIn), out \(c.framesOut), ring drops \(Net.droppedFull)")
+    print("served \(ThreadedServer.connections) connections, echoed \(echoed) bytes; frames in \(c.framesIn), out \(c.framesOut), ring drops \(Net.droppedFull)")
   }
 
   static func serve(_ stream: TCPStream) {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
-    defer {
-      buffer.deallocate()
-      active -= 1
-    }
+    defer { buffer.deallocate() }
     while true {
       do throws(NetError) {
         guard let n = try stream.receive(into: buffer), n > 0 else { break }

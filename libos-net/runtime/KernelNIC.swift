@@ -9,8 +9,6 @@ import LibOSRuntime
 /// The sending half: what the stack holds as its device.
 public struct KernelNIC: NetworkInterface {
   public let mac: MACAddress
-  /// Sends that found the device's queue full and waited.
-  public private(set) var sendRetries: UInt64 = 0
 
   init(mac: MACAddress) { self.mac = mac }
 
@@ -23,7 +21,6 @@ public struct KernelNIC: NetworkInterface {
         return true
       } catch {
         guard error == .busy else { return false }
-        sendRetries &+= 1
         Exo.yield()
       }
     }
@@ -72,7 +69,6 @@ public struct ReceiveRing {
 
   /// Frames the kernel dropped because the ring was full.
   public var droppedFull: UInt64 { control.load(fromByteOffset: NetRing.droppedFull, as: UInt64.self) }
-  public var hasFrame: Bool { control.load(fromByteOffset: NetRing.produced, as: UInt64.self) != taken }
 
   /// Hands the oldest received frame to `body`, then gives its slot back; false if none waited.
   public mutating func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Bool {

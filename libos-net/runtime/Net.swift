@@ -22,8 +22,6 @@ public enum NetError: Error, Equatable {
 public enum Net {
   nonisolated(unsafe) static var stack: NetStack<KernelNIC>? = nil
   nonisolated(unsafe) static var ring: ReceiveRing? = nil
-  /// Filters this env bound, for the record.
-  nonisolated(unsafe) public private(set) static var filters: [UInt64] = []
 
   /// Microseconds on the TSC, the clock every timer of the stack runs on.
   public static var now: UInt64 { Time.now() &* 1000 / max(Time.tscPerMillisecond, 1) }
@@ -69,7 +67,6 @@ public enum Net {
       return Exo.netBind(UnsafeRawBufferPointer(b))
     }
     if let error = result.status { throw .filter(error, reason: result.value) }
-    filters.append(result.value)
   }
 
   public static var mac: MACAddress { stack!.mac }
@@ -120,7 +117,9 @@ extension NetError: CustomStringConvertible {
     case .kernel(let e): return "kernel call failed: \(e.name)"
     case .filter(let e, let reason): return "net_bind refused: \(e.name) (reason \(reason))"
     case .udp: return "udp call failed"
-    case .tcp(let e): return e == .connectionRefused ? "connection refused" : e == .timedOut ? "tcp timed out" : "tcp call failed"
+    case .tcp(.connectionRefused): return "connection refused"
+    case .tcp(.timedOut): return "tcp timed out"
+    case .tcp: return "tcp call failed"
     case .noAddress: return "no address from DHCP"
     case .timedOut: return "timed out"
     }

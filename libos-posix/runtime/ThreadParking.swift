@@ -24,8 +24,7 @@ public enum ThreadParking {
   public static func unparkAll() {
     ThreadCritical.enter()
     defer { ThreadCritical.leave() }
-    for slot in parked { Threads.wake(slot) }
-    parked.removeAll(keepingCapacity: true)
+    _ = wakeParked()
   }
 
   /// Inside the thread library, when no thread can run: wakes the parked
