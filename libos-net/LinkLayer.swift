@@ -18,6 +18,9 @@ public struct LinkLayer<Device: NetworkInterface>: IPOutput {
   var now: UInt64 = 0
   var nextIdentification: UInt16
   let mtu: Int
+  let defendInterval: UInt64
+  /// When we last announced our address against a conflict (LinkLayerARP).
+  var lastDefence: UInt64? = nil
   private let frameBuffer = FixedBytes(count: EthernetHeader.maxFrame)
 
   /// What happened to one datagram handed to `send`.
@@ -42,6 +45,7 @@ public struct LinkLayer<Device: NetworkInterface>: IPOutput {
     self.gateway = gateway
     arp = ARPCache(configuration: configuration)
     mtu = configuration.mtu
+    defendInterval = configuration.arpDefendInterval
     // Start identifications somewhere host-specific, so two hosts restarted together do not agree.
     nextIdentification = UInt16(truncatingIfNeeded: device.mac.packed &* 0x9e37_79b9)
   }

@@ -8,6 +8,13 @@
 // when the packet targets us or answers our own request. A sender with a
 // broadcast, multicast or zero MAC, our own MAC or address, or an address
 // outside our subnet is ignored, so no packet can put garbage in the cache.
+//
+// A packet from another MAC that names our address as its sender is a
+// conflict (RFC 5227 §2.4). Our address is static (the boot configuration
+// gave it), so we take option (c) and defend it for as long as we run: a
+// broadcast announcement puts our MAC back in every neighbour's cache,
+// and DEFEND_INTERVAL bounds how often, so two hosts claiming one address
+// cannot make us flood the link.
 
 extension LinkLayer {
   mutating func receiveARP(_ payload: UnsafeRawBufferPointer) {
@@ -16,6 +23,11 @@ extension LinkLayer {
       return
     }
     let sender = packet.senderIP
+    if let address, sender == address, packet.senderMAC != mac {
+      counters.arpConflicts &+= 1
+      defend(address)
+      return
+    }
     let probe = sender.value == 0  // RFC 5227: "who has X", asked by a host without an address
     guard let address, packet.senderMAC.isUnicast, packet.senderMAC != mac, sender != address,
       probe
@@ -43,6 +55,15 @@ extension LinkLayer {
       sendARP(operation: ARPPacket.reply, to: packet.senderMAC, targetMAC: packet.senderMAC, targetIP: sender)
     }
     counters.arpProcessed &+= 1
+  }
+
+  /// An announcement (RFC 5227 §3: a request whose sender and target are
+  /// both our address), unless we sent one within the defend interval.
+  private mutating func defend(_ address: IPv4Address) {
+    if let last = lastDefence, now &- last < defendInterval { return }
+    lastDefence = now
+    counters.arpDefences &+= 1
+    sendARP(operation: ARPPacket.request, to: .broadcast, targetMAC: .zero, targetIP: address)
   }
 
   /// Sends the frames that waited in `slot`, now addressed to `target`.

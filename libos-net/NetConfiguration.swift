@@ -16,6 +16,10 @@ public struct NetConfiguration: Sendable {
   /// Addresses being resolved at once, and frames held for each (RFC 1122 §2.3.2.2: at least one).
   public var arpPendingAddresses = 4
   public var arpFramesPerAddress = 4
+  /// RFC 5227 §2.4 (c): a host with a static address defends it against a
+  /// conflicting ARP packet with a broadcast announcement, at most once per
+  /// DEFEND_INTERVAL (10 s).
+  public var arpDefendInterval: UInt64 = 10_000_000
 
   /// Datagrams in reassembly at once, the largest IPv4 payload reassembled
   /// (at most 65,515: 65,535 less the header), and how long a partial one is kept (RFC 1122 §3.3.2).

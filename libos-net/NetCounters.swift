@@ -13,6 +13,7 @@ public struct NetCounters: Equatable, Sendable {
   public var arpMalformed: UInt64 = 0  // truncated, not Ethernet/IPv4, unknown operation
   public var arpIgnored: UInt64 = 0  // bogus sender, our own address, not for us
   public var arpProcessed: UInt64 = 0
+  public var arpConflicts: UInt64 = 0  // another MAC claimed our address (RFC 5227 §2.4)
   public var ipMalformed: UInt64 = 0  // version, IHL, lengths, TTL 0, bad source, bad fragment fields
   public var ipBadChecksum: UInt64 = 0
   public var ipNotForUs: UInt64 = 0
@@ -47,6 +48,7 @@ public struct NetCounters: Equatable, Sendable {
   public var arpRepliesSent: UInt64 = 0
   public var arpQueueFull: UInt64 = 0  // datagrams dropped: no room to wait for resolution
   public var arpUnresolved: UInt64 = 0  // frames dropped: no reply after every request
+  public var arpDefences: UInt64 = 0  // announcements sent to take our address back
   public var noRoute: UInt64 = 0
   public var datagramTooBig: UInt64 = 0
   public var icmpErrorsSent: UInt64 = 0
@@ -57,7 +59,8 @@ public struct NetCounters: Equatable, Sendable {
   /// The sum of the frame outcomes: equals `framesIn`.
   public var framesAccounted: UInt64 {
     ethernetMalformed &+ ethernetNotForUs &+ ethernetUnknownType &+ arpMalformed &+ arpIgnored &+ arpProcessed
-      &+ ipMalformed &+ ipBadChecksum &+ ipNotForUs &+ ipFragmentsHeld &+ ipFragmentsDropped &+ ipDatagramsIn
+      &+ arpConflicts &+ ipMalformed &+ ipBadChecksum &+ ipNotForUs &+ ipFragmentsHeld &+ ipFragmentsDropped
+      &+ ipDatagramsIn
   }
 
   /// The sum of the datagram outcomes: equals `ipDatagramsIn + ipReassembled`.

@@ -31,12 +31,13 @@ final class NetARPTests: XCTestCase {
   }
 
   /// No packet can put a broadcast, multicast or zero MAC in the cache,
-  /// claim our own address, or teach us a host outside our subnet.
+  /// or teach us a host outside our subnet (a claim to our own address is
+  /// a conflict, tested below).
   func testBogusSendersAreIgnored() {
     var stack = Net.stack()
     let bogus: [(MACAddress, IPv4Address)] = [
       (.broadcast, Net.peerIP), (MACAddress(0x01, 0, 0x5e, 0, 0, 1), Net.peerIP), (.zero, Net.peerIP),
-      (Net.ourMAC, Net.peerIP), (Net.peerMAC, Net.ourIP), (Net.peerMAC, IPv4Address(10, 0, 2, 255)),
+      (Net.ourMAC, Net.peerIP), (Net.peerMAC, IPv4Address(10, 0, 2, 255)),
       (Net.peerMAC, IPv4Address(192, 168, 1, 1)), (Net.peerMAC, IPv4Address(224, 0, 0, 5)),
       (Net.peerMAC, .broadcast),
     ]
@@ -66,6 +67,42 @@ final class NetARPTests: XCTestCase {
     stack.receive(announce(.broadcast, Net.peerIP), now: 2)
     stack.receive(announce(.zero, Net.peerIP), now: 2)
     XCTAssertEqual(stack.link.cachedMAC(for: Net.peerIP), moved, "garbage ignored")
+  }
+
+  /// RFC 5227 §2.4 (c): another MAC claiming our address, by request,
+  /// reply or announcement, is answered by one broadcast announcement of
+  /// ours, at most once per DEFEND_INTERVAL; the claim is never learned
+  /// or answered, and a claim in our own MAC is not a conflict.
+  func testAConflictingClaimIsDefendedOncePerInterval() throws {
+    var stack = Net.stack()
+    let claims = [
+      Net.arpFrame(op: 1, senderMAC: Net.otherMAC, senderIP: Net.ourIP, targetIP: Net.peerIP),
+      Net.arpFrame(op: 2, senderMAC: Net.otherMAC, senderIP: Net.ourIP, targetMAC: .broadcast, targetIP: Net.ourIP),
+      Net.arpFrame(op: 1, senderMAC: Net.peerMAC, senderIP: Net.ourIP, targetIP: Net.ourIP),
+    ]
+    stack.receive(claims[0], now: 5_000_000)
+    XCTAssertEqual(stack.link.device.frames.count, 1)
+    var expected = Net.ethernet(
+      dst: .broadcast, src: Net.ourMAC, type: 0x0806,
+      Net.arp(op: 1, senderMAC: Net.ourMAC, senderIP: Net.ourIP, targetMAC: .zero, targetIP: Net.ourIP))
+    expected += [UInt8](repeating: 0, count: 60 - expected.count)
+    XCTAssertEqual(stack.link.device.frames.first, expected, "an announcement of our address")
+    stack.receive(claims[1], now: 5_000_001)
+    stack.receive(claims[2], now: 14_999_999)
+    XCTAssertEqual(stack.link.device.frames.count, 1, "no second defence within 10 s")
+    stack.receive(claims[1], now: 15_000_000)
+    XCTAssertEqual(stack.link.device.frames.count, 2, "defended again once the interval passed")
+    XCTAssertEqual(stack.link.device.frames.last, expected)
+    XCTAssertEqual(stack.counters.arpConflicts, 4)
+    XCTAssertEqual(stack.counters.arpDefences, 2)
+    XCTAssertEqual(stack.counters.arpRepliesSent, 0, "a claim is never answered")
+    XCTAssertEqual(stack.link.arp.count, 0, "and nothing is learned from it")
+    XCTAssertEqual(stack.counters.framesAccounted, stack.counters.framesIn)
+
+    var quiet = Net.stack()
+    quiet.receive(Net.arpFrame(op: 2, senderMAC: Net.ourMAC, senderIP: Net.ourIP, targetIP: Net.ourIP), now: 0)
+    XCTAssertEqual(quiet.counters.arpConflicts, 0, "our own announcement echoed back is no conflict")
+    XCTAssertEqual(quiet.link.device.frames.count, 0)
   }
 
   /// RFC 5227 probe (sender address 0): answered so the prober sees the

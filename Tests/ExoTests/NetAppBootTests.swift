@@ -372,17 +372,9 @@ final class NetAppBootTests: XCTestCase {
   /// address from another MAC must answer by (a), (b) or (c); a static
   /// server defends (c) with a broadcast ARP announcement. Without one, the
   /// conflicting packet also rewrote slirp's ARP cache (slirp is the host's
-  /// side of this link), and httpd is cut off from every host client until
-  /// its own entry for 10.0.2.2 expires (300 s).
+  /// side of this link), and httpd would be cut off from every host client
+  /// until slirp's entry expired.
   func testHttpdDefendsItsAddressAgainstAConflictingARP() throws {
-    // Known bug, found by this test: LinkLayerARP.receiveARP ignores such a
-    // packet (its `sender != address` guard) and sends nothing. Skipped,
-    // visibly, until the stack defends its address.
-    if ProcessInfo.processInfo.environment["EXO_RUN_KNOWN_FAILURES"] == nil {
-      throw XCTSkip(
-        "known bug: the stack ignores an ARP packet claiming its address (RFC 5227 §2.4), leaving slirp's cache "
-          + "poisoned (set EXO_RUN_KNOWN_FAILURES=1 to run)")
-    }
     let boot = try NetBoot.start(try bench(), apps: ["httpd:3"], forwards: [.tcp(80)], inject: true, timeout: 90)
     defer { finish(boot) }
     try waitUntilListening(boot, "[httpd:1] listening on 10.0.2.100:80 (http)")
