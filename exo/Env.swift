@@ -69,6 +69,8 @@ struct Env {
   var ringFrameCount = 0
   var ringProduced: UInt64 = 0
   var filterCount = 0
+  /// Frames this env has sent (`net_send` accepted), which numbers each send.
+  var netSends: UInt64 = 0
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

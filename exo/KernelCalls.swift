@@ -63,7 +63,7 @@ enum KernelCalls {
       case .netAttach: return .success(try Network.attach(env, a.0, a.1))
       case .netBind: return .success(try Network.bind(env, a.0, a.1))
       case .netUnbind: try Network.unbind(env, a.0)
-      case .netSend: try Network.send(env, a.0, a.1)
+      case .netSend: return .success(try Network.send(env, a.0, a.1))
       case .exit, .yield, .pctCall, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
       }
       return .success(0)

@@ -33,6 +33,7 @@ enum MemoryCalls {
 
   static func frameFree(_ env: EnvRef, _ rawCapability: UInt64) throws(CallFailure) {
     let frame = try held(rawCapability, by: env)
+    if frameBindings.isPinned(frame) { Network.waitForSends() }
     guard frameBindings.isIdle(frame), !grantTable.hasGrants(of: frame) else { throw CallFailure(.frameInUse) }
     do { try frameTable.free(frame, by: .env(env.pointee.id)) } catch { throw CallFailure(.badCapability) }
     env.pointee.framesHeld -= 1
@@ -60,6 +61,7 @@ enum MemoryCalls {
     guard (1...3).contains(level) else { throw CallFailure(.badArgument) }
     guard UserSpace.isMappable(address & ~(UserSpace.pageSize - 1)) else { throw CallFailure(.badAddress) }
     let frame = try held(rawCapability, by: env)
+    if frameBindings.isPinned(frame) { Network.waitForSends() }
     guard frameBindings.isIdle(frame), !grantTable.hasGrants(of: frame) else { throw CallFailure(.frameInUse) }
     let slot = try emptySlot(env, level: Int(level) + 1, for: address)
     Machine.zeroFrame(frame)
@@ -129,6 +131,7 @@ enum MemoryCalls {
     let other = try liveEnv(grantee, besides: env)
     let rights: PageRights
     do { rights = try PageRights(raw: rawRights) } catch { throw CallFailure(error) }
+    if frameBindings.isPinned(frame) { Network.waitForSends() }
     guard !frameBindings.isPageTable(frame), !frameBindings.isPinned(frame) else { throw CallFailure(.frameInUse) }
     do {
       _ = try grantTable.add(Grant(frame: frame, owner: env.pointee.id, grantee: other, rights: rights))

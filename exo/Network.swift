@@ -6,9 +6,14 @@
 // Data path: the device receives into kernel buffers (one receive queue
 // cannot know the owner before the filters run), the owner's frame is
 // copied into the next slot of the ring the env attached, and the env's
-// network event bit is set. On send, the whole frame is copied into a
-// kernel buffer and checked there, so the env cannot change it after the
-// check; ring frames stay pinned until the env exits.
+// network event bit is set. On send, the frame's first bytes (every byte
+// the transmit check reads, and the protocol headers after them) are
+// copied into a kernel buffer and checked there, so the env cannot change
+// them after the check; the rest of a large frame is chained to the device
+// straight from the env's frames, which stay pinned until the device has
+// read them, so that they cannot be freed, granted away or repossessed
+// meanwhile (the env may still write to them: those bytes are its own).
+// Ring frames stay pinned until the env exits.
 import SecureBindings
 
 enum Network {
@@ -21,11 +26,27 @@ enum Network {
 
   nonisolated(unsafe) private static var filters: PacketFilterTable? = nil
   nonisolated(unsafe) private(set) static var counters = NetCounters()
+  /// Per transmit buffer: the frames its pieces pin, as frame number + 1
+  /// (0: none), then the sending env's id and the send's number among that
+  /// env's sends (0 when the frame was copied whole: nothing of the env's
+  /// is in flight).
+  nonisolated(unsafe) private static var sendRecords: UnsafeMutablePointer<UInt64>? = nil
+  private static let recordWords = VirtioNet.transmitPieces + 2
+
+  /// Bytes of a sent frame copied into the kernel: at least every byte the
+  /// transmit check reads, and room for the Ethernet, IPv4 and TCP headers.
+  static let copiedHead = 128
+  /// Frames up to this size are copied whole: pinning two frames costs
+  /// more than copying a few hundred bytes.
+  static let copiedWhole = 256
 
   static var present: Bool { VirtioNet.present }
 
   static func initialize() {
     guard VirtioNet.initialize() else { return }
+    let words = VirtioNet.transmitBuffers * recordWords
+    sendRecords = .allocate(capacity: words)
+    sendRecords!.initialize(repeating: 0, count: words)
     let buckets = PacketFilterTable.bucketCount(forCapacity: maxFilters)
     filters = PacketFilterTable(
       slots: UnsafeMutableBufferPointer(start: .allocate(capacity: maxFilters), count: maxFilters),
@@ -100,26 +121,98 @@ enum Network {
     env.pointee.filterCount -= 1
   }
 
-  static func send(_ env: EnvRef, _ address: UInt64, _ length: UInt64) throws(CallFailure) {
+  /// Sends one frame, or with a zero length only reports; either way the
+  /// result is how many of the env's sends the device has finished reading
+  /// from its frames, counted from the first (every send before that
+  /// number is done, so the libOS may write into those buffers again).
+  static func send(_ env: EnvRef, _ address: UInt64, _ length: UInt64) throws(CallFailure) -> UInt64 {
     guard present, env.pointee.netMAC != 0 else { throw CallFailure(.noDevice) }
+    collectSent()
+    if length == 0 { return sendsDone(env) }
     guard length >= UInt64(TransmitCheck.minimumFrame), length <= UInt64(TransmitCheck.maximumFrame) else {
       throw CallFailure(.badLength)
     }
     let range = try MemoryCalls.readable(env, address, length)
-    guard let buffer = VirtioNet.takeTransmitBuffer() else {
+    guard let buffer = VirtioNet.freeTransmitBuffer() else {
       counters.deviceFull += 1
       throw CallFailure(.busy)
     }
+    let copied = length <= UInt64(copiedWhole) ? Int(length) : copiedHead
     // Copied first, checked after: what the device sends is what was checked.
-    buffer.frame.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(range.start))!, byteCount: Int(length))
-    let frame = UnsafeRawBufferPointer(start: buffer.frame, count: Int(length))
-    guard TransmitCheck.check(frame, mac: env.pointee.netMAC, ipv4: env.pointee.netIPv4) == .allowed else {
+    buffer.frame.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(range.start))!, byteCount: copied)
+    let head = UnsafeRawBufferPointer(start: buffer.frame, count: copied)
+    guard TransmitCheck.check(head, mac: env.pointee.netMAC, ipv4: env.pointee.netIPv4) == .allowed else {
       counters.spoofed += 1
       throw CallFailure(.spoofed)
     }
-    VirtioNet.submit(buffer.index, length: Int(length))
+    env.pointee.netSends &+= 1
+    let record = sendRecords! + buffer.index * recordWords
+    var pieces = TransmitPieces()
+    var at = range.start + UInt64(copied)
+    let end = range.start + length
+    while at < end {
+      // `readable` found every page mapped; a piece ends at its page's end.
+      let physical = env.pointee.space.translate(at)!
+      let piece = min(end - at, UserSpace.pageSize - (at & (UserSpace.pageSize - 1)))
+      let frame = Frame(number: physical >> 12)
+      frameBindings.pin(frame)
+      record[pieces.count] = frame.number + 1
+      pieces.append(physical, Int(piece))
+      at += piece
+    }
+    record[VirtioNet.transmitPieces] = UInt64(env.pointee.id.raw)
+    record[VirtioNet.transmitPieces + 1] = pieces.count > 0 ? env.pointee.netSends : 0
+    if pieces.count > 0 { counters.chained += 1 }
+    VirtioNet.submit(buffer.index, length: copied, pieces: pieces)
     counters.sent += 1
+    return sendsDone(env)
   }
+
+  /// The env's sends before the oldest one whose frames the device still reads.
+  private static func sendsDone(_ env: EnvRef) -> UInt64 {
+    var done = env.pointee.netSends
+    VirtioNet.forEachSendInFlight { index in
+      let record = sendRecords! + index * recordWords
+      let sequence = record[VirtioNet.transmitPieces + 1]
+      if sequence != 0, record[VirtioNet.transmitPieces] == UInt64(env.pointee.id.raw), sequence <= done {
+        done = sequence - 1
+      }
+    }
+    return done
+  }
+
+  /// Unpins the frames of every send the device has finished.
+  static func collectSent() {
+    VirtioNet.collectSent { index in
+      let record = sendRecords! + index * recordWords
+      for p in 0..<VirtioNet.transmitPieces where record[p] != 0 {
+        frameBindings.unpin(Frame(number: record[p] - 1))
+        record[p] = 0
+      }
+      record[VirtioNet.transmitPieces + 1] = 0
+    }
+  }
+
+  /// Waits until the device has read every frame it was given, so that a
+  /// pin of a send no longer stands in the way of freeing, granting or
+  /// exiting. The device (QEMU's, in its own thread) finishes a send in
+  /// microseconds; the bound is there so that a broken device cannot hang
+  /// the kernel: it then keeps the frames pinned and says so.
+  static func waitForSends() {
+    guard present, VirtioNet.sendsInFlight > 0 else { return }
+    var spins = 0
+    while true {
+      collectSent()
+      if VirtioNet.sendsInFlight == 0 { return }
+      spins += 1
+      if spins == sendWaitLimit { break }
+      Machine.relax()
+    }
+    counters.stuckSends += 1
+    KernelLine().text("net: the device still holds ").decimal(UInt64(VirtioNet.sendsInFlight))
+      .text(" sends; their frames stay pinned").end()
+  }
+  private static let sendWaitLimit = 50_000_000
 
   // MARK: receiving
 
@@ -166,6 +259,8 @@ enum Network {
   /// At exit: the env's filters go, and its ring frames are unpinned so that they can be freed.
   static func detach(_ env: EnvRef) {
     guard present else { return }
+    // Any env's frames may be in a send (its own, or granted to a sender).
+    waitForSends()
     _ = filters!.removeAll(owner: env.pointee.id.raw)
     env.pointee.filterCount = 0
     for i in 0..<env.pointee.ringFrameCount { frameBindings.unpin(Frame(number: env.pointee.ringFrames[i])) }
@@ -182,4 +277,7 @@ struct NetCounters {
   var sent: UInt64 = 0
   var spoofed: UInt64 = 0
   var deviceFull: UInt64 = 0
+  /// Sends whose payload the device read from the env's frames.
+  var chained: UInt64 = 0
+  var stuckSends: UInt64 = 0
 }

@@ -214,7 +214,8 @@ func allEnvsExited() -> Never {
     let c = Network.counters
     KernelLine().text("net: received ").decimal(c.received).text(", delivered ").decimal(c.delivered)
       .text(", no owner ").decimal(c.noOwner).text(", ring full ").decimal(c.ringFull).text("; sent ")
-      .decimal(c.sent).text(", refused as spoofed ").decimal(c.spoofed).text(", device full ").decimal(c.deviceFull).end()
+      .decimal(c.sent).text(", refused as spoofed ").decimal(c.spoofed).text(", device full ").decimal(c.deviceFull)
+      .text(", chained ").decimal(c.chained).end()
   }
   KernelLine().text(ConsoleWords.allEnvsExited).text("; frames free ").decimal(UInt64(frameTable.freeCount))
     .text(" of ").decimal(UInt64(framesFreeAtBoot)).end()

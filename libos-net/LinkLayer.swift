@@ -3,7 +3,8 @@
 // RFC 1122 §3.3.1), building the IPv4 header with a fresh identification,
 // fragmenting what does not fit the MTU (RFC 791 §3.2), resolving the next
 // hop through the ARP cache (frames wait in its bounded queue while it
-// asks), and framing for Ethernet. It owns the device and the counters, so
+// asks), and framing for Ethernet, straight into the device's transmit
+// buffer (the kernel reads it from there: no copy after this). It owns the device and the counters, so
 // TCP can be handed `&link` as its output while the stack keeps TCP in a
 // separate stored property. ARP's receive side is in LinkLayerARP.swift.
 
@@ -21,7 +22,6 @@ public struct LinkLayer<Device: NetworkInterface>: IPOutput {
   let defendInterval: UInt64
   /// When we last announced our address against a conflict (LinkLayerARP).
   var lastDefence: UInt64? = nil
-  private let frameBuffer = FixedBytes(count: EthernetHeader.maxFrame)
 
   /// What happened to one datagram handed to `send`.
   enum SendResult: Equatable {
@@ -135,11 +135,17 @@ public struct LinkLayer<Device: NetworkInterface>: IPOutput {
       let header = IPv4Header(
         totalLength: IPv4Header.minimumSize + count, identification: identification, moreFragments: n < pieces - 1,
         fragmentOffset: offset, protocol: proto, source: localAddress, destination: destination)
-      let buffer = waiting.map { arp.nextFrameBuffer($0) } ?? frameBuffer.slice(0, EthernetHeader.maxFrame)
-      let frameLength = buildFrame(into: buffer, to: target, header: header, head: head, body: body, from: offset)
-      if let slot = waiting {
-        arp.commitFrame(slot, length: frameLength)
-      } else if !transmit(UnsafeRawBufferPointer(buffer.bytes(0, frameLength))) {
+      // A frame that waits for ARP is built in the cache's queue and copied
+      // to the device later; any other goes to the device from where it is built.
+      if let buffer = waiting.map({ arp.nextFrameBuffer($0) }) ?? device.transmitBuffer() {
+        let frameLength = buildFrame(into: buffer, to: target, header: header, head: head, body: body, from: offset)
+        if let slot = waiting {
+          arp.commitFrame(slot, length: frameLength)
+        } else if !transmit(count: frameLength) {
+          result = .deviceRefused
+        }
+      } else {
+        counters.transmitFailed &+= 1
         result = .deviceRefused
       }
       offset += count
@@ -179,8 +185,9 @@ public struct LinkLayer<Device: NetworkInterface>: IPOutput {
     return padded
   }
 
-  mutating func transmit(_ frame: UnsafeRawBufferPointer) -> Bool {
-    if device.transmit(frame) {
+  /// Sends the frame built in the buffer the device last handed out.
+  mutating func transmit(count: Int) -> Bool {
+    if device.transmit(count: count) {
       counters.framesOut &+= 1
       return true
     }
@@ -188,14 +195,28 @@ public struct LinkLayer<Device: NetworkInterface>: IPOutput {
     return false
   }
 
+  /// Sends a frame built elsewhere (one that waited for ARP), copying it
+  /// into a device buffer.
+  mutating func transmit(copying frame: UnsafeRawBufferPointer) -> Bool {
+    guard let buffer = device.transmitBuffer() else {
+      counters.transmitFailed &+= 1
+      return false
+    }
+    buffer.copy(frame, to: 0)
+    return transmit(count: frame.count)
+  }
+
   /// Builds and sends an ARP packet from us.
   mutating func sendARP(operation: UInt16, to destination: MACAddress, targetMAC: MACAddress, targetIP: IPv4Address) {
-    let frame = frameBuffer.slice(0, EthernetHeader.maxFrame)
+    guard let frame = device.transmitBuffer() else {
+      counters.transmitFailed &+= 1
+      return
+    }
     EthernetHeader(destination: destination, source: mac, type: EtherType.arp).store(to: frame)
     ARPPacket(operation: operation, senderMAC: mac, senderIP: localAddress, targetMAC: targetMAC, targetIP: targetIP)
       .store(to: frame.bytes(EthernetHeader.size, ARPPacket.size))
     let length = pad(frame, EthernetHeader.size + ARPPacket.size)
     if operation == ARPPacket.request { counters.arpRequestsSent &+= 1 } else { counters.arpRepliesSent &+= 1 }
-    _ = transmit(UnsafeRawBufferPointer(frame.bytes(0, length)))
+    _ = transmit(count: length)
   }
 }

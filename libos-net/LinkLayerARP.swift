@@ -71,7 +71,7 @@ extension LinkLayer {
     for j in 0..<arp.pending[slot].frames {
       let frame = arp.frame(slot, j)
       target.store(to: frame, at: 0)
-      _ = transmit(UnsafeRawBufferPointer(frame))
+      _ = transmit(copying: UnsafeRawBufferPointer(frame))
     }
     arp.release(slot)
   }

@@ -1,22 +1,29 @@
 // What each frame is bound to beyond its owner: its generation (bumped on
 // every hand-out, so old capabilities go stale), how many page-table
-// entries map it as data, and whether it is a page table or a registered
-// shared page. The kernel checks a capability against these once, when a
+// entries map it as data, whether it is a page table, and how many pins
+// hold it (a registered shared page, a receive ring frame, each send the
+// device has not finished reading from it): a pinned frame cannot be freed,
+// granted or repossessed, because the kernel or the device still uses it. The kernel checks a capability against these once, when a
 // binding is made; the page-table entry it writes is then the cheap check
 // the hardware repeats at every use.
 
 public struct FrameBindings {
   private let generations: UnsafeMutableBufferPointer<UInt16>
-  private let uses: UnsafeMutableBufferPointer<UInt16>
+  private let uses: UnsafeMutableBufferPointer<UInt32>
 
-  private static let pageTableBit: UInt16 = 0x8000
-  private static let pinnedBit: UInt16 = 0x4000
-  private static let mapCountMask: UInt16 = 0x3fff
+  private static let pageTableBit: UInt32 = 0x8000_0000
+  private static let pinUnit: UInt32 = 0x1_0000
+  private static let pinMask: UInt32 = 0xff_0000
+  private static let mapCountMask: UInt32 = 0xffff
   /// How many times one frame may be mapped as data.
   public static let maxMappings = Int(mapCountMask)
+  /// Pins one frame can carry. The kernel takes at most one for a shared
+  /// page, one for a ring frame and two for each of the device's transmit
+  /// buffers (VirtioNet.transmitBuffers, 32), so this is never reached.
+  public static let maxPins = Int(pinMask / pinUnit)
 
   /// Storage is the caller's, one entry per frame, zero-filled (as .bss is).
-  public init(generations: UnsafeMutableBufferPointer<UInt16>, uses: UnsafeMutableBufferPointer<UInt16>) {
+  public init(generations: UnsafeMutableBufferPointer<UInt16>, uses: UnsafeMutableBufferPointer<UInt32>) {
     precondition(uses.count >= generations.count)
     self.generations = generations
     self.uses = uses
@@ -46,7 +53,8 @@ public struct FrameBindings {
   }
 
   public func isPageTable(_ frame: Frame) -> Bool { uses[Int(frame.number)] & Self.pageTableBit != 0 }
-  public func isPinned(_ frame: Frame) -> Bool { uses[Int(frame.number)] & Self.pinnedBit != 0 }
+  public func isPinned(_ frame: Frame) -> Bool { uses[Int(frame.number)] & Self.pinMask != 0 }
+  public func pins(of frame: Frame) -> Int { Int((uses[Int(frame.number)] & Self.pinMask) / Self.pinUnit) }
   public func mappings(of frame: Frame) -> Int { Int(uses[Int(frame.number)] & Self.mapCountMask) }
   /// Neither mapped, nor a page table, nor pinned: free to give back or to become a table.
   public func isIdle(_ frame: Frame) -> Bool { uses[Int(frame.number)] == 0 }
@@ -59,6 +67,11 @@ public struct FrameBindings {
     if mappings(of: frame) > 0 { uses[Int(frame.number)] -= 1 }
   }
   public mutating func markPageTable(_ frame: Frame) { uses[Int(frame.number)] |= Self.pageTableBit }
-  public mutating func pin(_ frame: Frame) { uses[Int(frame.number)] |= Self.pinnedBit }
-  public mutating func unpin(_ frame: Frame) { uses[Int(frame.number)] &= ~Self.pinnedBit }
+  /// Every pin is matched by one `unpin`; an unmatched unpin changes nothing.
+  public mutating func pin(_ frame: Frame) {
+    if pins(of: frame) < Self.maxPins { uses[Int(frame.number)] += Self.pinUnit }
+  }
+  public mutating func unpin(_ frame: Frame) {
+    if isPinned(frame) { uses[Int(frame.number)] -= Self.pinUnit }
+  }
 }

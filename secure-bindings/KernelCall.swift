@@ -291,12 +291,12 @@ extension KernelCall {
     case .netSend:
       return KernelCallSpec(
         name: "net_send",
-        summary: "Send one Ethernet frame: the kernel copies it, checks its source MAC and IPv4 (or ARP sender) against the env's binding, and queues it on the device.",
+        summary: "Send one Ethernet frame: the kernel copies its first 128 bytes (all of a frame up to 256), checks its source MAC and IPv4 (or ARP sender) there against the env's binding, and queues it on the device with the rest read straight from the env's frames, pinned until the device is done. The env must not write into a sent buffer until the result says the send is done. Length 0 only reports.",
         arguments: [
           KernelCallArgument(name: "frame", meaning: "user address of the frame (no device header)"),
-          KernelCallArgument(name: "length", meaning: "14 to 1514 bytes"),
+          KernelCallArgument(name: "length", meaning: "14 to 1514 bytes, or 0 to send nothing"),
         ],
-        result: "0",
+        result: "how many of the env's sends, counted from its first, the device has finished reading",
         errors: [.noDevice, .badLength, .badAddress, .spoofed, .busy])
     }
   }

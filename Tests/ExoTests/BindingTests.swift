@@ -8,7 +8,7 @@ final class BindingTests: XCTestCase {
   private var owners = [UInt16](repeating: 0, count: 64)
   private var stack = [UInt32](repeating: 0, count: 64)
   private var generations = [UInt16](repeating: 0, count: 64)
-  private var uses = [UInt16](repeating: 0, count: 64)
+  private var uses = [UInt32](repeating: 0, count: 64)
 
   /// Runs `body` with a sealed 64-frame table (frames 8..<64 free) and empty bindings.
   private func withTables(_ body: (inout FrameTable, inout FrameBindings) throws -> Void) rethrows {
@@ -93,6 +93,24 @@ final class BindingTests: XCTestCase {
       XCTAssertTrue(bindings.canMap(shared))
       bindings.unpin(shared)
       XCTAssertTrue(bindings.isIdle(shared))
+      bindings.unpin(shared)  // unmatched: changes nothing
+      XCTAssertTrue(bindings.isIdle(shared))
+      XCTAssertEqual(bindings.pins(of: shared), 0)
+      // Pins count: a frame in several sends at once stays pinned until the last is done.
+      for _ in 0..<3 { bindings.pin(shared) }
+      bindings.noteMapped(shared)
+      XCTAssertEqual(bindings.pins(of: shared), 3)
+      XCTAssertEqual(bindings.mappings(of: shared), 1, "pins and mappings are counted apart")
+      bindings.unpin(shared)
+      bindings.unpin(shared)
+      XCTAssertTrue(bindings.isPinned(shared))
+      bindings.unpin(shared)
+      XCTAssertFalse(bindings.isPinned(shared))
+      bindings.noteUnmapped(shared)
+      XCTAssertTrue(bindings.isIdle(shared))
+      for _ in 0..<(FrameBindings.maxPins + 5) { bindings.pin(shared) }
+      XCTAssertEqual(bindings.pins(of: shared), FrameBindings.maxPins, "saturates, never spills into the map count")
+      XCTAssertEqual(bindings.mappings(of: shared), 0)
       // Claiming again (the frame handed out anew) clears every use.
       _ = bindings.claim(frame)
       XCTAssertTrue(bindings.isIdle(frame))

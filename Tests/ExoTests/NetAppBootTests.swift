@@ -258,6 +258,9 @@ final class NetAppBootTests: XCTestCase {
 
     let result = boot.waitForEnd(timeout: 40)
     checkGoodEnd(result, apps: ["httpd"])
+    // /big's full-size segments went out with their payload read from httpd's own frames.
+    let chained = Self.kernelNetCounters(result.lines)?["chained"] ?? 0
+    XCTAssertGreaterThan(chained, 7000, "10 MB in 1,460-byte segments: \(result.lines.last { $0.contains("net:") } ?? "")")
     let summary = "[httpd:1] served \(requests) requests on \(connections) connections, \(refused) refused;"
     XCTAssertTrue(result.lines.contains { $0.hasPrefix(summary) }, "expected '\(summary)'\n\(result.log)")
   }
@@ -436,7 +439,7 @@ final class NetAppBootTests: XCTestCase {
     XCTAssertEqual(net["refused as spoofed"], 0, "\(net)", file: file, line: line)
   }
 
-  /// `[exo] net: received 13, delivered 13, no owner 0, ring full 0; sent 10, refused as spoofed 0, device full 0`
+  /// `[exo] net: received 13, delivered 13, no owner 0, ring full 0; sent 10, refused as spoofed 0, device full 0, chained 2`
   static func kernelNetCounters(_ lines: [String]) -> [String: Int]? {
     guard let line = lines.last(where: { $0.hasPrefix("[exo] net: received ") }) else { return nil }
     var counters: [String: Int] = [:]

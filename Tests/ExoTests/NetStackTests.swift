@@ -13,17 +13,44 @@ import XCTest
 // MARK: fixtures shared by the Net*Tests files
 
 
-/// A device that records every frame sent; it can be told to refuse.
+/// A device that records every frame sent; it can be told to refuse. It
+/// hands out its buffers in turn, as the kernel's transmit ring does, and
+/// counts every write the stack makes into a buffer after sending it (the
+/// device may still be reading it then).
 struct NetRecordingDevice: NetworkInterface {
   var mac: MACAddress
   var frames: [[UInt8]] = []
   var refuse = false
+  /// Buffers changed between their send and their next hand-out.
+  private(set) var touchedAfterSend = 0
+  private let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * 1514, alignment: 16)
+  private var sent: [[UInt8]?] = [nil, nil, nil, nil]
+  private var next = 0
+  private var current: Int? = nil
 
   init(mac: MACAddress) { self.mac = mac }
 
-  mutating func transmit(_ frame: UnsafeRawBufferPointer) -> Bool {
+  private func buffer(_ i: Int) -> UnsafeMutableRawBufferPointer {
+    UnsafeMutableRawBufferPointer(rebasing: buffers[(i * 1514)..<((i + 1) * 1514)])
+  }
+
+  mutating func transmitBuffer() -> UnsafeMutableRawBufferPointer? {
+    for i in sent.indices {
+      if let bytes = sent[i], Array(buffer(i).prefix(bytes.count)) != bytes { touchedAfterSend += 1 }
+    }
+    current = next
+    sent[next] = nil
+    defer { next = (next + 1) % sent.count }
+    return buffer(next)
+  }
+
+  mutating func transmit(count: Int) -> Bool {
+    guard let i = current, count <= 1514 else { return false }
+    current = nil
     guard !refuse else { return false }
-    frames.append(Array(frame))
+    let bytes = Array(buffer(i).prefix(count))
+    sent[i] = bytes
+    frames.append(bytes)
     return true
   }
 }
@@ -226,8 +253,12 @@ extension NetStack {
     return (got.source, got.port, Array(buffer[0..<got.count]))
   }
 
-  /// Every counter's invariant: each frame and each datagram has exactly one outcome.
+  /// Every counter's invariant: each frame and each datagram has exactly
+  /// one outcome; and no frame was written into after it went to the device.
   func assertCountersAddUp(_ context: String = "", file: StaticString = #filePath, line: UInt = #line) {
+    if let device = link.device as? NetRecordingDevice {
+      XCTAssertEqual(device.touchedAfterSend, 0, "buffers written after their send \(context)", file: file, line: line)
+    }
     let c = counters
     XCTAssertEqual(c.framesIn, c.framesAccounted, "frames \(context)", file: file, line: line)
     XCTAssertEqual(
@@ -512,6 +543,21 @@ final class NetStackTests: XCTestCase {
     XCTAssertEqual(stack.counters.tcpSegmentsIn, 1)
     XCTAssertEqual(stack.counters.tcpNotUnicast, 1)
     stack.assertCountersAddUp()
+  }
+
+  /// The recording device's check that every test's `assertCountersAddUp`
+  /// relies on: it does see a write into a buffer after its send.
+  func testRecordingDeviceSeesAWriteAfterSend() throws {
+    var device = NetRecordingDevice(mac: Net.ourMAC)
+    let buffer = try XCTUnwrap(device.transmitBuffer())
+    buffer[0] = 1
+    XCTAssertTrue(device.transmit(count: 60))
+    _ = try XCTUnwrap(device.transmitBuffer())
+    XCTAssertEqual(device.touchedAfterSend, 0)
+    buffer[0] = 2
+    _ = try XCTUnwrap(device.transmitBuffer())
+    XCTAssertEqual(device.touchedAfterSend, 1)
+    XCTAssertEqual(device.frames.first?.first, 1, "the frame as sent")
   }
 
   /// Two stacks on one wire, neither knowing the other: ARP from cold,

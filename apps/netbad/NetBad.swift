@@ -23,6 +23,8 @@ struct NetBad {
   }
 
   static let me = MACAddress(0x02, 0, 0, 0, 0x01, 0x30)
+  /// udp-echo's, which this env must not speak for.
+  static let udpEchoMAC = MACAddress(0x02, 0, 0, 0, 0x01, 0x10)
   static let myIP = IPv4Address(10, 0, 2, 130)
 
   /// A minimal frame: Ethernet header, then an IPv4 header's fields the kernel checks.
@@ -57,8 +59,44 @@ struct NetBad {
     }
   }
 
+  /// Two pages of its own at a place no runtime uses.
+  static let sendPages: UInt64 = 0x3100_0000_0000
+
+  /// Large frames go to the device from the env's own frames (only their
+  /// first bytes are copied and checked): a spoofed header is still caught,
+  /// a frame running into an unmapped page is refused, and freeing the
+  /// frames right after a send waits for the device instead of failing or
+  /// handing the device's memory to someone else.
+  static func chainedSends() {
+    let pages: [FrameCapability]
+    do {
+      pages = [try Exo.frameAlloc(), try Exo.frameAlloc()]
+      _ = try ExoPageKernel().mapSupplyingTables(sendPages, pages[0], .write)
+      _ = try ExoPageKernel().mapSupplyingTables(sendPages + UserSpace.pageSize, pages[1], .write)
+    } catch {
+      print("WRONG cannot map two pages to send from: \(error.name.description)")
+      wrong += 1
+      return
+    }
+    // 1,400 bytes across the page boundary: header and 100 bytes in the first page.
+    let start = sendPages + UserSpace.pageSize - 200
+    let honest = frame(source: me, type: 0x0800, ipSource: myIP, length: 1400)
+    let place = UnsafeMutableRawPointer(bitPattern: UInt(start))!
+    honest.withUnsafeBytes { place.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    let sendAt = { (address: UInt64, length: UInt64) in Exo.rawCall(KernelCall.netSend.rawValue, address, length).status }
+    expect("a 1400-byte frame across two pages", sendAt(start, 1400), nil)
+    udpEchoMAC.store(to: UnsafeMutableRawBufferPointer(start: place, count: 14), at: 6)
+    expect("a 1400-byte frame as another MAC", sendAt(start, 1400), .spoofed)
+    me.store(to: UnsafeMutableRawBufferPointer(start: place, count: 14), at: 6)
+    expect("a frame running into an unmapped page", sendAt(sendPages + 2 * UserSpace.pageSize - 100, 1400), .badAddress)
+    for _ in 0..<8 { _ = sendAt(start, 1400) }
+    expect("unmap the pages just sent from", Exo.rawCall(KernelCall.unmap.rawValue, sendPages, 2).status, nil)
+    expect("free a frame just sent from", Exo.rawCall(KernelCall.frameFree.rawValue, pages[0].raw).status, nil)
+    expect("free the other", Exo.rawCall(KernelCall.frameFree.rawValue, pages[1].raw).status, nil)
+  }
+
   static func main() {
-    let other = MACAddress(0x02, 0, 0, 0, 0x01, 0x10)  // udp-echo's
+    let other = udpEchoMAC
     // Sending: only frames that speak for this env's own (MAC, IPv4) leave.
     expect("send as another MAC", send(frame(source: other, type: 0x0800, ipSource: myIP)), .spoofed)
     expect("send as another IPv4", send(frame(source: me, type: 0x0800, ipSource: IPv4Address(10, 0, 2, 110))), .spoofed)
@@ -124,6 +162,7 @@ struct NetBad {
     expect("attach own frames", raw.withUnsafeBufferPointer(attach), nil)
     expect("attach a second ring", raw.withUnsafeBufferPointer(attach), .busy)
     expect("free a frame of the attached ring", Exo.rawCall(KernelCall.frameFree.rawValue, raw[1]).status, .frameInUse)
+    chainedSends()
     if wrong == 0 {
       print("all \(checked) hostile network calls answered correctly")
       Exo.exit(0)

@@ -1,23 +1,61 @@
-// The network device as this env sees it: `net_send` for each frame out
-// (the kernel checks the source against the env's binding), and a receive
-// ring in frames the env owns, attached with `net_attach` and laid out as
-// secure-bindings/NetRing.swift says. The kernel has already decided that
-// each frame in the ring is this env's; everything else is the stack's.
+// The network device as this env sees it: a transmit ring of buffers in
+// the env's own memory, each sent with `net_send` (the kernel copies and
+// checks the headers, then the device reads the rest from here), and a
+// receive ring in frames the env owns, attached with `net_attach` and laid
+// out as secure-bindings/NetRing.swift says. The kernel has already decided
+// that each frame in the receive ring is this env's; everything else is the
+// stack's.
 import LibOSNet
 import LibOSRuntime
 
 /// The sending half: what the stack holds as its device.
 public struct KernelNIC: NetworkInterface {
   public let mac: MACAddress
+  /// As many buffers as the device has transmit slots: by the time the ring
+  /// comes round, the send that used a buffer has almost always finished.
+  static let buffers = 32
+  /// A buffer never crosses a page boundary, so the device reads each
+  /// frame's rest as one piece.
+  static let bufferSize = 2048
+  private let ring: UnsafeMutableRawPointer
+  /// Per buffer: the number of the send that last used it (0: none).
+  private let sends: UnsafeMutablePointer<UInt64>
+  private var next = 0
+  /// This env's sends so far, and how many of them the device has finished.
+  private var sent: UInt64 = 0
+  private var done: UInt64 = 0
 
-  init(mac: MACAddress) { self.mac = mac }
+  init(mac: MACAddress) {
+    self.mac = mac
+    ring = .allocate(byteCount: Self.buffers * Self.bufferSize, alignment: Self.bufferSize)
+    sends = .allocate(capacity: Self.buffers)
+    sends.initialize(repeating: 0, count: Self.buffers)
+  }
 
-  /// Sends one frame; while the device's queue is full the env gives its
-  /// slice away and tries again (the device drains at wire speed).
-  public mutating func transmit(_ frame: UnsafeRawBufferPointer) -> Bool {
+  /// The next buffer, once the device has finished the send that last used
+  /// it; meanwhile the env gives its slice away. nil if it never finishes.
+  public mutating func transmitBuffer() -> UnsafeMutableRawBufferPointer? {
+    for _ in 0..<1000 {
+      if sends[next] <= done {
+        return UnsafeMutableRawBufferPointer(start: ring + next * Self.bufferSize, count: Self.bufferSize)
+      }
+      do throws(ExoError) { done = try Exo.netSendsDone() } catch { return nil }
+      if sends[next] > done { Exo.yield() }
+    }
+    return nil
+  }
+
+  /// Sends the frame in the current buffer; while the device's queue is
+  /// full the env gives its slice away and tries again (the device drains
+  /// at wire speed).
+  public mutating func transmit(count: Int) -> Bool {
+    let frame = UnsafeRawBufferPointer(start: ring + next * Self.bufferSize, count: count)
     for _ in 0..<1000 {
       do throws(ExoError) {
-        try Exo.netSend(frame)
+        done = try Exo.netSend(frame)
+        sent &+= 1
+        sends[next] = sent
+        next = (next + 1) % Self.buffers
         return true
       } catch {
         guard error == .busy else { return false }

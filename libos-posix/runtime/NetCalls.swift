@@ -23,8 +23,13 @@ extension Exo {
     _ = try call(.netUnbind, filter)
   }
 
-  /// Sends one Ethernet frame; `busy` when the device's queue is full.
-  public static func netSend(_ frame: UnsafeRawBufferPointer) throws(ExoError) {
-    _ = try call(.netSend, UInt64(UInt(bitPattern: frame.baseAddress)), UInt64(frame.count))
+  /// Sends one Ethernet frame (the device reads it from where it is after
+  /// the call returns); `busy` when the device's queue is full. Returns how
+  /// many of this env's sends the device has finished reading.
+  public static func netSend(_ frame: UnsafeRawBufferPointer) throws(ExoError) -> UInt64 {
+    try call(.netSend, UInt64(UInt(bitPattern: frame.baseAddress)), UInt64(frame.count))
   }
+
+  /// How many of this env's sends the device has finished reading (a send of nothing).
+  public static func netSendsDone() throws(ExoError) -> UInt64 { try call(.netSend, 0, 0) }
 }

@@ -39,7 +39,7 @@ enum Machine {
     UnsafeMutableBufferPointer(
       start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_generations_address())), count: Limits.maxFrames)
   }
-  static func frameUseStorage() -> UnsafeMutableBufferPointer<UInt16> {
+  static func frameUseStorage() -> UnsafeMutableBufferPointer<UInt32> {
     UnsafeMutableBufferPointer(
       start: UnsafeMutablePointer(bitPattern: UInt(x86_frame_uses_address())), count: Limits.maxFrames)
   }
@@ -63,6 +63,8 @@ enum Machine {
 
   /// Halts until the next interrupt (the kernel otherwise runs with them off).
   static func idle() { x86_idle() }
+  /// A spin-wait's step (PAUSE): polling a device that works in another thread.
+  static func relax() { x86_pause() }
 
 }
 

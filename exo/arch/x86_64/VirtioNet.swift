@@ -3,7 +3,10 @@
 // driver owns the two queues and the packet buffers in the kernel's DMA area
 // and nothing of the protocols: it hands received frames to the network
 // multiplexer and sends frames the multiplexer has checked. No feature is
-// negotiated: the 10-byte header stays zero, one buffer holds one frame.
+// negotiated: the 10-byte header stays zero. A received frame fills one
+// buffer; a sent frame is one kernel buffer (the header and the frame's
+// first bytes, which the multiplexer copied and checked) followed by at
+// most two pieces the device reads straight from the env's frames.
 import X86
 
 enum VirtioNet {
@@ -21,6 +24,9 @@ enum VirtioNet {
   static let maxFrame = 1514
   static let receiveBuffers = 64
   static let transmitBuffers = 32
+  /// Descriptors per send: the kernel buffer and up to two payload pieces
+  /// (a piece of at most 1,514 bytes crosses at most one page boundary).
+  static let transmitPieces = 2
 
   // The DMA area (storage.S): two queues of up to 256 entries, three pages
   // each (descriptors, available ring, used ring on its own page), then the buffers.
@@ -88,7 +94,9 @@ enum VirtioNet {
     x86_outb(io + deviceStatus, 1)  // acknowledge
     x86_outb(io + deviceStatus, 1 | 2)  // driver
     x86_outl(io + guestFeatures, 0)
-    guard let receiveSize = setUpQueue(0), let transmitSize = setUpQueue(1) else {
+    guard let receiveSize = setUpQueue(0, needs: receiveBuffers),
+      let transmitSize = setUpQueue(1, needs: transmitBuffers * (1 + transmitPieces))
+    else {
       x86_outb(io + deviceStatus, 0x80)  // failed
       return false
     }
@@ -105,10 +113,10 @@ enum VirtioNet {
     return true
   }
 
-  private static func setUpQueue(_ q: Int) -> UInt16? {
+  private static func setUpQueue(_ q: Int, needs descriptors: Int) -> UInt16? {
     x86_outw(io + queueSelect, UInt16(q))
     let size = x86_inw(io + queueSizeRegister)
-    guard size >= UInt16(receiveBuffers), size <= 256, size & (size - 1) == 0 else { return nil }
+    guard size >= UInt16(descriptors), size <= 256, size & (size - 1) == 0 else { return nil }
     queue(q).initializeMemory(as: UInt8.self, repeating: 0, count: queuePages * 4096)
     x86_outl(io + queueAddress, UInt32(truncatingIfNeeded: physical(queue(q)) >> 12))
     return size
@@ -135,29 +143,78 @@ enum VirtioNet {
     x86_outw(io + queueNotify, 0)
   }
 
-  /// A free transmit buffer's frame area (after the header), or nil when all
-  /// are with the device.
-  static func takeTransmitBuffer() -> (index: Int, frame: UnsafeMutableRawPointer)? {
-    guard present else { return nil }
+  /// Tells `done` each transmit buffer the device has finished reading
+  /// (with the env pieces chained to it), and frees it.
+  static func collectSent(_ done: (Int) -> Void) {
+    guard present else { return }
     let used = usedIndex(1)
     while transmitSeen != used {
       let entry = usedEntry(1, transmitSeen, size: sizes.transmit)
       transmitSeen &+= 1
-      if entry.id < transmitBuffers { transmitBusy &= ~(1 << UInt64(entry.id)) }
+      guard entry.id < transmitBuffers, transmitBusy & (1 << UInt64(entry.id)) != 0 else { continue }
+      transmitBusy &= ~(1 << UInt64(entry.id))
+      done(entry.id)
     }
+  }
+
+  /// Sends still with the device.
+  static var sendsInFlight: Int { transmitBusy.nonzeroBitCount }
+
+  /// Tells `body` the buffer index of each send still with the device.
+  static func forEachSendInFlight(_ body: (Int) -> Void) {
+    var busy = transmitBusy
+    while busy != 0 {
+      body(busy.trailingZeroBitCount)
+      busy &= busy - 1
+    }
+  }
+
+  /// A free transmit buffer's frame area (after the header), or nil when
+  /// all are with the device (`collectSent` first frees what it is done with).
+  static func freeTransmitBuffer() -> (index: Int, frame: UnsafeMutableRawPointer)? {
+    guard present else { return nil }
     let free = ~transmitBusy & ((1 << UInt64(transmitBuffers)) - 1)
     guard free != 0 else { return nil }
     let index = free.trailingZeroBitCount
     return (index, transmitBuffer(index) + headerSize)
   }
 
-  /// Sends the frame the caller wrote into buffer `index`.
-  static func submit(_ index: Int, length: Int) {
+  /// Sends the `length` bytes the caller wrote into buffer `index`, followed
+  /// by `pieces` read from physical memory (the env's pinned frames).
+  static func submit(_ index: Int, length: Int, pieces: TransmitPieces = TransmitPieces()) {
     let buffer = transmitBuffer(index)
     buffer.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
     setDescriptor(1, index, address: physical(buffer), length: headerSize + length, deviceWrites: false)
+    var last = index
+    for p in 0..<pieces.count {
+      let next = (1 + p) * transmitBuffers + index
+      chain(1, last, to: next)
+      setDescriptor(1, next, address: pieces.address(p), length: pieces.length(p), deviceWrites: false)
+      last = next
+    }
     transmitBusy |= 1 << UInt64(index)
     offer(1, descriptor: index, size: sizes.transmit)
     x86_outw(io + queueNotify, 1)
   }
+
+  /// Sets descriptor `i`'s NEXT flag and link (virtio 0.9.5 §2.3.2).
+  private static func chain(_ q: Int, _ i: Int, to next: Int) {
+    let d = queue(q) + 16 * i
+    d.storeBytes(of: 1, toByteOffset: 12, as: UInt16.self)
+    d.storeBytes(of: UInt16(next), toByteOffset: 14, as: UInt16.self)
+  }
+}
+
+/// Up to two (physical address, length) pieces of a frame to send.
+struct TransmitPieces {
+  private var addresses: (UInt64, UInt64) = (0, 0)
+  private var lengths: (Int, Int) = (0, 0)
+  private(set) var count = 0
+
+  mutating func append(_ address: UInt64, _ length: Int) {
+    if count == 0 { (addresses.0, lengths.0) = (address, length) } else { (addresses.1, lengths.1) = (address, length) }
+    count += 1
+  }
+  func address(_ i: Int) -> UInt64 { i == 0 ? addresses.0 : addresses.1 }
+  func length(_ i: Int) -> Int { i == 0 ? lengths.0 : lengths.1 }
 }

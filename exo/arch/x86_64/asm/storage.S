@@ -25,7 +25,7 @@ frame_generations:
   .skip MAX_FRAMES * 2
 .globl frame_uses
 frame_uses:
-  .skip MAX_FRAMES * 2
+  .skip MAX_FRAMES * 4
 .p2align 12
 .globl dma_area
 dma_area:

@@ -40,6 +40,7 @@ static inline void x86_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" : : 
 static inline void x86_hlt(void) { __asm__ volatile("hlt"); }
 /* Interrupts on only for the halt: the tick that wakes it is taken in ring 0. */
 static inline void x86_idle(void) { __asm__ volatile("sti; hlt; cli" : : : "memory"); }
+static inline void x86_pause(void) { __asm__ volatile("pause" : : : "memory"); }
 static inline void x86_fxsave(struct fx_area *a) { __asm__ volatile("fxsave64 %0" : "=m"(*a)); }
 static inline void x86_fxrstor(const struct fx_area *a) { __asm__ volatile("fxrstor64 %0" : : "m"(*a)); }
 
