@@ -197,20 +197,25 @@ enum Network {
   /// pin of a send no longer stands in the way of freeing, granting or
   /// exiting. The device (QEMU's, in its own thread) finishes a send in
   /// microseconds; the bound is there so that a broken device cannot hang
-  /// the kernel: it then keeps the frames pinned and says so.
+  /// the kernel: it is then reset, which stops it touching any buffer, and
+  /// the kernel runs on without a network.
   static func waitForSends() {
     guard present, VirtioNet.sendsInFlight > 0 else { return }
-    var spins = 0
-    while true {
+    for _ in 0..<sendWaitLimit {
       collectSent()
       if VirtioNet.sendsInFlight == 0 { return }
-      spins += 1
-      if spins == sendWaitLimit { break }
       Machine.relax()
     }
-    counters.stuckSends += 1
-    KernelLine().text("net: the device still holds ").decimal(UInt64(VirtioNet.sendsInFlight))
-      .text(" sends; their frames stay pinned").end()
+    KernelLine().text("net: the device kept ").decimal(UInt64(VirtioNet.sendsInFlight))
+      .text(" sends; it is reset and the network is off").end()
+    VirtioNet.stop()
+    for index in 0..<VirtioNet.transmitBuffers {
+      let record = sendRecords! + index * recordWords
+      for p in 0..<VirtioNet.transmitPieces where record[p] != 0 {
+        frameBindings.unpin(Frame(number: record[p] - 1))
+        record[p] = 0
+      }
+    }
   }
   private static let sendWaitLimit = 50_000_000
 
@@ -279,5 +284,4 @@ struct NetCounters {
   var deviceFull: UInt64 = 0
   /// Sends whose payload the device read from the env's frames.
   var chained: UInt64 = 0
-  var stuckSends: UInt64 = 0
 }

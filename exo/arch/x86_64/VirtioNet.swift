@@ -122,6 +122,15 @@ enum VirtioNet {
     return size
   }
 
+  /// Resets the device (virtio 0.9.5 §2.2.1: status 0), after which it uses
+  /// no queue or buffer; the driver is then off.
+  static func stop() {
+    guard present else { return }
+    x86_outb(io + deviceStatus, 0)
+    present = false
+    transmitBusy = 0
+  }
+
   /// Reading the ISR acknowledges the device's interrupt (the line is level-triggered).
   static func acknowledgeInterrupt() { _ = x86_inb(io + isrStatus) }
 
