@@ -65,6 +65,10 @@ struct Env {
   /// first) and how many frames the kernel has placed in it.
   var netMAC: UInt64 = 0
   var netIPv4: UInt32 = 0
+  /// `dhcp=1`: the IPv4 half comes from the DHCP server's ACK (DHCPBinding).
+  var netDHCP = false
+  /// The transaction id of the env's latest DHCP request: only an ACK to it binds.
+  var dhcpTransaction: UInt32? = nil
   var ringFrames = InlineArray<33, UInt64>(repeating: 0)
   var ringFrameCount = 0
   var ringProduced: UInt64 = 0

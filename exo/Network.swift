@@ -146,6 +146,7 @@ enum Network {
       throw CallFailure(.spoofed)
     }
     env.pointee.netSends &+= 1
+    if env.pointee.netDHCP, let xid = DHCPBinding.requestID(in: head) { env.pointee.dhcpTransaction = xid }
     let record = sendRecords! + buffer.index * recordWords
     var pieces = TransmitPieces()
     var at = range.start + UInt64(copied)
@@ -258,7 +259,30 @@ enum Network {
     env.pointee.ringProduced = produced &+ 1
     control.storeBytes(of: produced &+ 1, toByteOffset: NetRing.produced, as: UInt64.self)
     counters.delivered += 1
+    if env.pointee.netDHCP { learnLease(env, frame, control: control) }
     Events.deliver(env, NetRing.eventBit)
+  }
+
+  /// A DHCPACK for a `dhcp=1` env, answering its latest request, binds the
+  /// address it assigns, unless another env holds that address. Filters bound so far stay: they were
+  /// proven for the env's MAC, which has not changed.
+  private static func learnLease(_ env: EnvRef, _ frame: UnsafeRawBufferPointer, control: UnsafeMutableRawPointer) {
+    guard let xid = env.pointee.dhcpTransaction,
+      let address = DHCPBinding.leasedAddress(in: frame, mac: env.pointee.netMAC, xid: xid),
+      address != env.pointee.netIPv4
+    else { return }
+    for i in 0..<envTable.count {
+      let other = envTable[EnvID(UInt16(i + 1))]
+      if other != env && other.pointee.netIPv4 == address && other.pointee.state != .exited {
+        KernelLine().text("net: refused a DHCP lease of an address another env holds").end()
+        return
+      }
+    }
+    env.pointee.netIPv4 = address
+    control.storeBytes(of: UInt64(address), toByteOffset: NetRing.ipv4, as: UInt64.self)
+    KernelLine().text("net: env ").env(env.pointee).text(" bound to ").decimal(UInt64(address >> 24)).text(".")
+      .decimal(UInt64(address >> 16 & 0xff)).text(".").decimal(UInt64(address >> 8 & 0xff)).text(".")
+      .decimal(UInt64(address & 0xff)).text(" by DHCP").end()
   }
 
   /// At exit: the env's filters go, and its ring frames are unpinned so that they can be freed.

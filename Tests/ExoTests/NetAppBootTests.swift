@@ -2,8 +2,7 @@
 // and httpd serve socat, nc and curl through QEMU's port forwards; httpd and
 // tcp-echo serve at once, each on its own address and stack; httpd keeps
 // serving through a burst of hostile frames from the injection link, and
-// (a known bug, skipped) should defend its address against a conflicting
-// ARP packet. Every boot must end by the apps' idle argument with a good
+// defends its address against a conflicting ARP packet. Every boot must end by the apps' idle argument with a good
 // verdict, every env exiting 0 and every frame given back. The frames the
 // tests inject are built in NetAppFrames.swift.
 import ExoHost

@@ -56,6 +56,9 @@ public enum Net {
         guard now < deadline else { throw .noAddress }
         wait(until: deadline)
       }
+      // The kernel bound the leased address when the ACK went by: ARP
+      // requests for it can now be claimed.
+      try bind(PacketFilter.arpRequests(for: stack!.address!.value))
     }
     return stack!.address!
   }
@@ -71,6 +74,8 @@ public enum Net {
 
   public static var mac: MACAddress { stack!.mac }
   public static var address: IPv4Address? { stack!.address }
+  /// What DHCP gave (nil for a static address).
+  public static var lease: DHCPLease? { stack!.dhcp?.lease }
   public static var counters: NetCounters { stack!.counters }
   public static var droppedFull: UInt64 { ring?.droppedFull ?? 0 }
 
@@ -111,15 +116,31 @@ public enum Net {
   }
 }
 
+extension TCPError {
+  public var name: StaticString {
+    switch self {
+    case .addressInUse: return "address in use"
+    case .tableFull: return "connection table full"
+    case .noSuchConnection: return "no such connection"
+    case .notListening: return "not listening"
+    case .notConnected: return "not connected"
+    case .connectionReset: return "connection reset"
+    case .connectionRefused: return "connection refused"
+    case .timedOut: return "timed out"
+    case .closed: return "closed"
+    case .wouldBlock: return "would block"
+    case .badArgument: return "bad argument"
+    }
+  }
+}
+
 extension NetError: CustomStringConvertible {
   public var description: String {
     switch self {
     case .kernel(let e): return "kernel call failed: \(e.name)"
     case .filter(let e, let reason): return "net_bind refused: \(e.name) (reason \(reason))"
     case .udp: return "udp call failed"
-    case .tcp(.connectionRefused): return "connection refused"
-    case .tcp(.timedOut): return "tcp timed out"
-    case .tcp: return "tcp call failed"
+    case .tcp(let e): return "tcp: \(e.name)"
     case .noAddress: return "no address from DHCP"
     case .timedOut: return "timed out"
     }

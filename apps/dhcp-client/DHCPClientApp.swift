@@ -1,0 +1,64 @@
+// dhcp-client: the DHCP half of the network libOS in a real boot. Its
+// manifest gives it a MAC and no address, so its stack asks QEMU's DHCP
+// server (whose replies are broadcast: the kernel hands them to this env by
+// the filter that names its MAC inside the reply). With ARG = a TCP port it
+// then connects from the leased address to the host (QEMU's user network
+// maps the gateway, 10.0.2.2, to the host's loopback), sends one line and
+// prints the line it gets back, which shows the lease works both ways.
+import LibOSNet
+import LibOSRuntime
+import NetRuntime
+
+@main
+struct DHCPClientApp {
+  static func main() {
+    let address: IPv4Address
+    do { address = try Net.start() } catch {
+      print("network: \(error.description)")
+      Exo.exit(1)
+    }
+    guard let lease = Net.lease else {
+      print("WRONG: an address without a lease")
+      Exo.exit(1)
+    }
+    let gateway = lease.router ?? IPv4Address(10, 0, 2, 2)
+    print(
+      "leased \(address) from \(lease.server) for \(lease.seconds) s; netmask \(describe(lease.netmask)), "
+        + "router \(describe(lease.router)), dns \(describe(lease.dnsServer))")
+    guard let port = hostPort() else { return }
+    do throws(NetError) {
+      let deadline = Net.now &+ 10_000_000
+      let stream = try TCPStream.connect(to: gateway, port: port, deadline: deadline)
+      // Array.withUnsafeBytes is not typed-throws: the line goes through a raw buffer.
+      let line = Array("hello from \(address)\n".utf8)
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+      buffer.copyBytes(from: line)
+      try stream.send(UnsafeRawBufferPointer(rebasing: buffer[0..<line.count]))
+      var answer: [UInt8] = []
+      while answer.last != UInt8(ascii: "\n"), answer.count < 200 {
+        guard let got = try stream.receive(into: buffer, deadline: deadline), got > 0 else { break }
+        answer += buffer[0..<got]
+      }
+      stream.close()
+      while answer.last == UInt8(ascii: "\n") || answer.last == UInt8(ascii: "\r") { answer.removeLast() }
+      print("the host answered: \(String(decoding: answer, as: UTF8.self))")
+    } catch {
+      print("talking to the host at \(gateway):\(port) failed: \(error.description)")
+      Exo.exit(1)
+    }
+  }
+
+  static func describe(_ address: IPv4Address?) -> String { address.map { $0.description } ?? "none" }
+
+  /// ARG as a TCP port (1...65535); nil without one.
+  static func hostPort() -> UInt16? {
+    let arg = App.argument
+    guard arg.count > 0, arg.count <= 5 else { return nil }
+    var n: UInt32 = 0
+    for b in arg {
+      guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+      n = n * 10 + UInt32(b - UInt8(ascii: "0"))
+    }
+    return n >= 1 && n <= 65535 ? UInt16(n) : nil
+  }
+}
