@@ -34,7 +34,7 @@ let package = Package(
     .target(name: "UserArch", path: "libos-posix/arch/x86_64", exclude: ["app.ld"]),
     .target(name: "LibOSPosix", dependencies: ["SecureBindings"], path: "libos-posix", exclude: ["arch", "runtime"]),
     // The network library OS: hardware-free protocol code (Ethernet to TCP), tested on the host.
-    .target(name: "LibOSNet", path: "libos-net", exclude: ["README.md", "runtime"]),
+    .target(name: "LibOSNet", path: "libos-net", exclude: ["README.md", "include", "runtime"]),
     // Its glue to the kernel (the receive ring, net_send) and the blocking sockets on the libOS's threads.
     .target(name: "NetRuntime", dependencies: ["LibOSNet", "LibOSRuntime"], path: "libos-net/runtime"),
     .target(

@@ -1,6 +1,7 @@
 // Tests that keep the project's single sources honest: the kernel-call
 // reference page against the table, Package.swift's app list against apps/,
-// and the kernel binary against the rule that it never touches FP/SSE.
+// the sockets C header against the functions that implement it, and the
+// kernel binary against the rule that it never touches FP/SSE.
 import ExoHost
 import Foundation
 import SecureBindings
@@ -25,6 +26,36 @@ final class ProjectDriftTests: XCTestCase {
     let listed = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
     let catalog = try AppCatalog.load(root: try root)
     XCTAssertEqual(listed.sorted(), catalog.names.sorted(), "Package.swift's appNames and apps/*/app.manifest differ")
+  }
+
+  /// Every function exo_sockets.h declares is exported under that name by
+  /// SocketsC.swift, with as many parameters, and nothing else is.
+  func testSocketsHeaderMatchesTheExportedFunctions() throws {
+    let header = try String(contentsOf: try root.appendingPathComponent("libos-net/include/exo_sockets.h"), encoding: .utf8)
+    let swift = try String(contentsOf: try root.appendingPathComponent("libos-net/runtime/SocketsC.swift"), encoding: .utf8)
+    func arity(_ parameters: Substring) -> Int { parameters.trimmingCharacters(in: .whitespaces).isEmpty ? 0 : parameters.split(separator: ",").count }
+    var declared: [String: Int] = [:]
+    for line in header.split(separator: "\n") where line.hasSuffix(");") && line.contains("exo_") && !line.hasPrefix(" ") {
+      let open = try XCTUnwrap(line.firstIndex(of: "("))
+      let name = try XCTUnwrap(line[..<open].split(separator: " ").last).trimmingCharacters(in: CharacterSet(charactersIn: "*"))
+      declared[name] = arity(line[line.index(after: open)..<(try XCTUnwrap(line.lastIndex(of: ")")))])
+    }
+    var exported: [String: Int] = [:]
+    let parts = swift.components(separatedBy: "@_cdecl(\"").dropFirst()
+    for part in parts {
+      let name = String(part.prefix { $0 != "\"" })
+      let signature = try XCTUnwrap(part.range(of: "func \(name)("))
+      let rest = part[signature.upperBound...]
+      var depth = 1
+      var end = rest.startIndex
+      for i in rest.indices {
+        if rest[i] == "(" { depth += 1 } else if rest[i] == ")" { depth -= 1 }
+        if depth == 0 { end = i; break }
+      }
+      exported[name] = arity(rest[..<end])
+    }
+    XCTAssertEqual(declared.count, 11, "\(declared)")
+    XCTAssertEqual(declared, exported)
   }
 
   /// The kernel is built with -mno-sse -mno-mmx and must not use FP/SSE

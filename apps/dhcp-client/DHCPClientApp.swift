@@ -4,7 +4,8 @@
 // the filter that names its MAC inside the reply). With ARG = a TCP port it
 // then connects from the leased address to the host (QEMU's user network
 // maps the gateway, 10.0.2.2, to the host's loopback), sends one line and
-// prints the line it gets back, which shows the lease works both ways.
+// prints the line it gets back, which shows the lease works both ways;
+// it talks through the sockets C ABI (libos-net/include/exo_sockets.h).
 import LibOSNet
 import LibOSRuntime
 import NetRuntime
@@ -26,26 +27,34 @@ struct DHCPClientApp {
       "leased \(address) from \(lease.server) for \(lease.seconds) s; netmask \(describe(lease.netmask)), "
         + "router \(describe(lease.router)), dns \(describe(lease.dnsServer))")
     guard let port = hostPort() else { return }
-    do throws(NetError) {
-      let deadline = Net.now &+ 10_000_000
-      let stream = try TCPStream.connect(to: gateway, port: port, deadline: deadline)
-      // Array.withUnsafeBytes is not typed-throws: the line goes through a raw buffer.
-      let line = Array("hello from \(address)\n".utf8)
-      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
-      buffer.copyBytes(from: line)
-      try stream.send(UnsafeRawBufferPointer(rebasing: buffer[0..<line.count]))
-      var answer: [UInt8] = []
-      while answer.last != UInt8(ascii: "\n"), answer.count < 200 {
-        guard let got = try stream.receive(into: buffer, deadline: deadline), got > 0 else { break }
-        answer += buffer[0..<got]
-      }
-      stream.close()
-      while answer.last == UInt8(ascii: "\n") || answer.last == UInt8(ascii: "\r") { answer.removeLast() }
-      print("the host answered: \(String(decoding: answer, as: UTF8.self))")
-    } catch {
-      print("talking to the host at \(gateway):\(port) failed: \(error.description)")
+    // Through the sockets C ABI (exo_sockets.h), as C code would talk.
+    let fd = exo_socket(SocketType.stream.rawValue)
+    let connected = exo_connect(fd, gateway.value, port)
+    guard fd >= 0, connected == 0 else {
+      print("talking to the host at \(gateway):\(port) failed: socket \(fd), connect \(connected)")
       Exo.exit(1)
     }
+    let line = Array("hello from \(address)\n".utf8)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+    buffer.copyBytes(from: line)
+    var sent = 0
+    while sent < line.count {
+      let n = exo_send(fd, buffer.baseAddress! + sent, line.count - sent)
+      guard n > 0 else {
+        print("send failed: \(n)")
+        Exo.exit(1)
+      }
+      sent += n
+    }
+    var answer: [UInt8] = []
+    while answer.last != UInt8(ascii: "\n"), answer.count < 200 {
+      let n = exo_recv(fd, buffer.baseAddress, 256)
+      guard n > 0 else { break }
+      answer += buffer[0..<n]
+    }
+    _ = exo_close(fd)
+    while answer.last == UInt8(ascii: "\n") || answer.last == UInt8(ascii: "\r") { answer.removeLast() }
+    print("the host answered: \(String(decoding: answer, as: UTF8.self))")
   }
 
   static func describe(_ address: IPv4Address?) -> String { address.map { $0.description } ?? "none" }

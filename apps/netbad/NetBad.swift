@@ -101,7 +101,7 @@ struct NetBad {
     expect("send as another MAC", send(frame(source: other, type: 0x0800, ipSource: myIP)), .spoofed)
     expect("send as another IPv4", send(frame(source: me, type: 0x0800, ipSource: IPv4Address(10, 0, 2, 110))), .spoofed)
     var arp = frame(source: me, type: 0x0806, ipSource: .any)
-    other.store(to: UnsafeMutableRawBufferPointer(start: &arp, count: arp.count), at: 22)
+    arp.withUnsafeMutableBytes { other.store(to: $0, at: 22) }
     expect("ARP with another sender", send(arp), .spoofed)
     expect("IPv6 frame", send(frame(source: me, type: 0x86dd, ipSource: myIP)), .spoofed)
     expect("13-byte frame", send([UInt8](repeating: 0, count: 13)), .badLength)
