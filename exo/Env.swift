@@ -68,7 +68,9 @@ struct Env {
   var ringFrames = InlineArray<33, UInt64>(repeating: 0)
   var ringFrameCount = 0
   var ringProduced: UInt64 = 0
+  /// Packet filters bound now, and how many it may bind (`filters=` in its boot configuration).
   var filterCount = 0
+  var filterQuota = 0
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {
