@@ -32,6 +32,7 @@ struct NetBench {
       print("network: \(error.description)")
       Exo.exit(1)
     }
+    if filters == 64 { checkQuota(address) }
     print("listening on \(address):7 (udp), \(filters) filters bound")
 
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
@@ -65,6 +66,16 @@ struct NetBench {
     let kernelMetric: StaticString =
       filters == 64 ? "kernel_rx_frame_64filters" : filters == 2 ? "kernel_rx_frame_2filters" : "kernel_rx_frame"
     Benchmark.report("netbench", [(kernelMetric, kernel.summary()), ("libos_udp_echo", libos.summary())])
+  }
+
+  /// The manifest's quota is 64 (`filters = 64`): a 65th filter must be refused.
+  static func checkQuota(_ address: IPv4Address) {
+    do throws(NetError) {
+      try Net.bind(try udpPortFilter(firstExtraPort + 62, address))
+      print("filter quota: a 65th filter was bound")
+    } catch {
+      print("filter quota: a 65th filter refused: \(error.description)")
+    }
   }
 
   /// `fN` in the argument's `-`-separated words; 2 (the stack's own) without one.
