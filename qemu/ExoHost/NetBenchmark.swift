@@ -194,13 +194,20 @@ public enum NetBenchmark {
       date: Date(), options: options, icount: icount, host: host, kvmSkipped: kvmSkipped, qemuLines: qemuLines)
   }
 
-  /// Waits for `boot`'s app to listen (a generous minute: KVM boots slowly here).
-  static func listening(_ boot: NetBenchBoot, _ name: String) throws {
+  /// Waits for `boot`'s app to listen (two generous minutes: KVM boots
+  /// slowly here), then gives the host port forwarded to `guestPort`.
+  static func listening(_ boot: NetBenchBoot, _ name: String, _ guestPort: Int, _ transport: TransportProtocol) throws
+    -> Int
+  {
     guard boot.waitForLine(containing: "[\(name):1] listening on", timeout: 120) != nil else {
       let result = boot.finish(timeout: 5)
       let why = (try? result.get()).map { $0.verdict.reason } ?? "\(result)"
       throw NetBenchClient.Failure("\(name) never said it was listening (\(why))")
     }
+    guard let port = boot.hostPort(guestPort, transport) else {
+      throw NetBenchClient.Failure("no forward to \(name)'s port \(guestPort)")
+    }
+    return port
   }
 
   /// After the clients: the boot must end by itself with every env exiting 0.
@@ -213,8 +220,7 @@ public enum NetBenchmark {
   }
 
   static func netbench(_ boot: NetBenchBoot, datagrams: Int, progress: (String) -> Void) throws -> BenchLine {
-    try listening(boot, app)
-    guard let port = boot.hostPort(7, .udp) else { throw NetBenchClient.Failure("no forward to port 7") }
+    let port = try listening(boot, app, 7, .udp)
     // Under icount the guest is slow to answer the first datagram (slirp ARPs first): a long timeout.
     let (samples, lost) = try NetBenchClient.udpRoundTrips(port: port, count: datagrams, warmUp: 5, timeout: 10)
     try NetBenchClient.udpSend(port: port, Array("quit".utf8))
@@ -228,8 +234,7 @@ public enum NetBenchmark {
   }
 
   static func udpEcho(_ boot: NetBenchBoot, options: NetBenchOptions, progress: (String) -> Void) throws -> NetFigure {
-    try listening(boot, "udp-echo")
-    guard let port = boot.hostPort(7, .udp) else { throw NetBenchClient.Failure("no forward to port 7") }
+    let port = try listening(boot, "udp-echo", 7, .udp)
     let (samples, lost) = try NetBenchClient.udpRoundTrips(
       port: port, count: options.datagrams, warmUp: NetBenchOptions.warmUp)
     try NetBenchClient.udpSend(port: port, Array("quit".utf8))
@@ -243,23 +248,19 @@ public enum NetBenchmark {
   }
 
   static func tcpEcho(_ boot: NetBenchBoot, options: NetBenchOptions, progress: (String) -> Void) throws -> NetFigure {
-    try listening(boot, "tcp-echo")
-    guard let port = boot.hostPort(7, .tcp) else { throw NetBenchClient.Failure("no forward to port 7") }
+    let port = try listening(boot, "tcp-echo", 7, .tcp)
     let bytes = options.megabytes * 1_000_000
     let (chunks, total) = try NetBenchClient.tcpBulk(port: port, bytes: bytes, chunk: 1_000_000, timeout: 60)
     _ = try ended(boot, "tcp-echo")
-    let rate = rates(chunks, per: 1)
-    let figure = NetFigure(
-      metric: "tcp_echo_bulk", unit: "MB/s", median: rate.median, p99: rate.p99,
-      how: "\(options.megabytes) MB echoed and checked in \(format(total)) s (\(format(Double(bytes) / 1e6 / total)) MB/s overall); "
-        + "per-MB samples")
-    progress("exo: bench net: tcp-echo \(format(rate.median)) MB/s median per MB, \(format(Double(bytes) / 1e6 / total)) overall")
-    return figure
+    let overall = format(Double(bytes) / 1e6 / total)
+    return rateFigure(
+      "tcp_echo_bulk", "MB/s", seconds: chunks,
+      how: "\(options.megabytes) MB echoed and checked in \(format(total)) s (\(overall) MB/s overall); per-MB samples",
+      progress: progress)
   }
 
   static func httpd(_ boot: NetBenchBoot, options: NetBenchOptions, progress: (String) -> Void) throws -> NetFigure {
-    try listening(boot, "httpd")
-    guard let port = boot.hostPort(80, .tcp) else { throw NetBenchClient.Failure("no forward to port 80") }
+    let port = try listening(boot, "httpd", 80, .tcp)
     var samples: [Double] = []
     var client = NetBenchClient.HTTPClient.builtIn
     for _ in 0..<3 {
@@ -269,13 +270,19 @@ public enum NetBenchmark {
       client = used
     }
     _ = try ended(boot, "httpd")
-    let rate = rates(samples.map { 1 / $0 }, per: 1)
-    let figure = NetFigure(
-      metric: "httpd_small_file", unit: "requests/s", median: rate.median, p99: rate.p99,
+    return rateFigure(
+      "httpd_small_file", "requests/s", seconds: samples.map { 1 / $0 },
       how: "\(client.rawValue), \(httpConnections) keep-alive connections, GET \(httpFile) (25 bytes), "
-        + "3 runs of \(options.httpSeconds) s")
-    progress("exo: bench net: httpd \(format(rate.median)) requests/s (\(client.rawValue))")
-    return figure
+        + "3 runs of \(options.httpSeconds) s", progress: progress)
+  }
+
+  /// A rate figure from the seconds each unit (a MB, a request) took, said as it is made.
+  static func rateFigure(
+    _ metric: String, _ unit: String, seconds: [Double], how: String, progress: (String) -> Void
+  ) -> NetFigure {
+    let rate = rates(seconds, per: 1)
+    progress("exo: bench net: \(metric) \(format(rate.median)) \(unit) (\(how))")
+    return NetFigure(metric: metric, unit: unit, median: rate.median, p99: rate.p99, how: how)
   }
 
   /// Rates from the time each unit took: the median rate, and as "p99" the
