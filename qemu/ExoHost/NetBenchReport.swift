@@ -78,7 +78,13 @@ public enum NetBenchReport {
       are `netbench:icount-f2` (the stack's own two filters bound: unicast \
       to its MAC, ARP requests for its address) and `netbench:icount-f64` (62 more: UDP ports 1000 to 1061 on \
       its own address, `filters = 64` in its manifest). The host sends \(o.icountDatagrams + 5) datagrams, one \
-      at a time, then `quit`.
+      at a time, then `quit`. By hand:
+
+      ```sh
+      swift run exo boot netbench:icount-f64 --accel icount --forward udp:5561:7
+      # then, in another terminal, once netbench says "listening":
+      echo hello | nc -u -w1 127.0.0.1 5561; printf quit | nc -u -w1 127.0.0.1 5561
+      ```
 
       - `kernel_rx_frame_Nfilters`: the kernel's instructions to receive the datagram's frame, as the kernel \
       wrote them into the frame's ring slot (the cost word, `NetRing.slotCost`): from the entry of its network \
