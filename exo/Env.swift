@@ -72,7 +72,9 @@ struct Env {
   var ringFrames = InlineArray<33, UInt64>(repeating: 0)
   var ringFrameCount = 0
   var ringProduced: UInt64 = 0
+  /// Packet filters bound now, and how many it may bind (`filters=` in its boot configuration).
   var filterCount = 0
+  var filterQuota = 0
   /// Frames this env has sent (`net_send` accepted), which numbers each send.
   var netSends: UInt64 = 0
 

@@ -49,6 +49,7 @@ enum EnvLoader {
     env.pointee.netMAC = config.mac ?? 0
     env.pointee.netIPv4 = config.mac == nil ? 0 : config.ip ?? 0
     env.pointee.netDHCP = config.mac != nil && config.dhcp
+    env.pointee.filterQuota = config.mac == nil ? 0 : Int(config.filterQuota)
     env.pointee.frameQuota = config.frames
     env.pointee.framesHeld = 0
     env.pointee.slices = config.slices

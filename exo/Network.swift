@@ -20,9 +20,10 @@ enum Network {
   typealias EnvRef = UnsafeMutablePointer<Env>
 
   static let vector: UInt64 = 0x2b
-  static let maxFilters = 64
-  /// Per env: bounds how many keys one env can aim at one hash chain.
-  static let maxFiltersPerEnv = 8
+  /// Room for one env at the largest quota (BootConfig.filtersRange, 64)
+  /// beside the others at theirs. Each env's quota (`filters=`, default 8)
+  /// bounds how many keys it can aim at one hash chain.
+  static let maxFilters = 128
 
   nonisolated(unsafe) private static var filters: PacketFilterTable? = nil
   nonisolated(unsafe) private(set) static var counters = NetCounters()
@@ -100,7 +101,7 @@ enum Network {
     guard filter.provesOwnership(mac: env.pointee.netMAC, ipv4: env.pointee.netIPv4) else {
       throw CallFailure(.badFilter, value: FilterError.notOwnerCode)
     }
-    guard env.pointee.filterCount < maxFiltersPerEnv else { throw CallFailure(.tableFull) }
+    guard env.pointee.filterCount < env.pointee.filterQuota else { throw CallFailure(.tableFull) }
     do {
       let id = try filters!.insert(filter, owner: env.pointee.id.raw)
       env.pointee.filterCount += 1
@@ -223,22 +224,29 @@ enum Network {
   // MARK: receiving
 
   /// The device's line fired: every received frame goes to its owner's ring.
+  /// Each delivered frame's cost in TSC ticks (instructions under icount)
+  /// goes into its slot's cost word (NetRing.slotCost): the first frame of
+  /// an interrupt counts from this function's entry, each later one from
+  /// the end of the frame before it (delivered or not), so the costs of one
+  /// interrupt add up to its whole handling and nothing is counted twice.
   static func interrupt() {
+    var mark = Machine.tsc()
     VirtioNet.acknowledgeInterrupt()
     LocalAPIC.endOfInterrupt()
-    VirtioNet.receive { frame in deliver(frame) }
+    VirtioNet.receive { frame in mark = deliver(frame, since: mark) }
   }
 
-  private static func deliver(_ frame: UnsafeRawBufferPointer) {
+  /// Returns the TSC at its end, where the next frame's cost starts.
+  private static func deliver(_ frame: UnsafeRawBufferPointer, since start: UInt64) -> UInt64 {
     counters.received += 1
     guard let owner = filters?.lookup(frame), owner != 0, Int(owner) <= envTable.count else {
       counters.noOwner += 1
-      return
+      return Machine.tsc()
     }
     let env = envTable[EnvID(owner)]
     guard env.pointee.state == .runnable || env.pointee.state == .blocked, env.pointee.ringFrameCount >= 2 else {
       counters.noOwner += 1
-      return
+      return Machine.tsc()
     }
     let control = Machine.physical(Frame(number: env.pointee.ringFrames[0]).physicalAddress)
     let slots = UInt64((env.pointee.ringFrameCount - 1) * NetRing.slotsPerFrame)
@@ -250,17 +258,21 @@ enum Network {
       let dropped = control.load(fromByteOffset: NetRing.droppedFull, as: UInt64.self)
       control.storeBytes(of: dropped &+ 1, toByteOffset: NetRing.droppedFull, as: UInt64.self)
       Events.deliver(env, NetRing.eventBit)
-      return
+      return Machine.tsc()
     }
     let place = NetRing.slot(Int(produced % slots))
     let slot = Machine.physical(Frame(number: env.pointee.ringFrames[place.frame]).physicalAddress) + place.offset
     slot.storeBytes(of: UInt64(frame.count), as: UInt64.self)
     (slot + NetRing.slotHeader).copyMemory(from: frame.baseAddress!, byteCount: frame.count)
+    // Up to here the frame is in the ring; publishing it and the event are the same for every frame.
+    let end = Machine.tsc()
+    slot.storeBytes(of: end &- start, toByteOffset: NetRing.slotCost, as: UInt64.self)
     env.pointee.ringProduced = produced &+ 1
     control.storeBytes(of: produced &+ 1, toByteOffset: NetRing.produced, as: UInt64.self)
     counters.delivered += 1
     if env.pointee.netDHCP { learnLease(env, frame, control: control) }
     Events.deliver(env, NetRing.eventBit)
+    return end
   }
 
   /// A DHCPACK for a `dhcp=1` env, answering its latest request, binds the

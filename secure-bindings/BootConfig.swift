@@ -1,7 +1,8 @@
 // Parses an app's boot configuration from its Multiboot module command line.
 // The bytes are untrusted: every field is bounded and checked, nothing is copied.
 // A networked app also gets its own MAC and either a static IPv4 address or
-// `dhcp=1`: the (MAC, address) pair its packet filters may bind.
+// `dhcp=1`: the (MAC, address) pair its packet filters may bind, and
+// optionally `filters=N`, how many packet filters it may bind at once.
 
 /// A slice of the command line, so the result stays valid without a String.
 public struct ByteSpan: Equatable, Sendable {
@@ -25,6 +26,11 @@ public struct BootConfig: Equatable, Sendable {
   public static let maxLineLength = 1024
   public static let framesRange: ClosedRange<UInt64> = 1...65536
   public static let slicesRange: ClosedRange<UInt64> = 1...64
+  /// `filters=N`: an env's packet-filter quota. Without the key a networked
+  /// env may bind `defaultFilters` (the stack binds 2 or 3); at most 64, so
+  /// one env can bind 64 and the kernel's table (128) still has room for the others.
+  public static let filtersRange: ClosedRange<UInt64> = 1...64
+  public static let defaultFilters: UInt64 = 8
 
   public var name: ByteSpan
   public var frames: UInt64
@@ -37,10 +43,15 @@ public struct BootConfig: Equatable, Sendable {
   public var ip: UInt32?
   /// `dhcp=1`: the app asks for its address itself, so it has a MAC but no `ip`.
   public var dhcp: Bool
+  /// `filters=N`: the packet-filter quota; nil gives `defaultFilters`. Needs a `mac=`.
+  public var filters: UInt64?
+
+  /// The quota the kernel enforces.
+  public var filterQuota: UInt64 { filters ?? Self.defaultFilters }
 
   public init(
     name: ByteSpan, frames: UInt64, slices: UInt64, arg: ByteSpan? = nil, mac: UInt64? = nil, ip: UInt32? = nil,
-    dhcp: Bool = false
+    dhcp: Bool = false, filters: UInt64? = nil
   ) {
     self.name = name
     self.frames = frames
@@ -49,6 +60,7 @@ public struct BootConfig: Equatable, Sendable {
     self.mac = mac
     self.ip = ip
     self.dhcp = dhcp
+    self.filters = filters
   }
 
   /// Space-separated `key=value` tokens; a token without '=' is skipped because
@@ -68,6 +80,7 @@ public struct BootConfig: Equatable, Sendable {
     var mac: UInt64? = nil
     var ip: UInt32? = nil
     var dhcp = false
+    var filters: UInt64? = nil
     var at = 0
     while at < length {
       if cmdline[at] == space {
@@ -113,6 +126,9 @@ public struct BootConfig: Equatable, Sendable {
         // One spelling only: `dhcp=0` would be a second way to say nothing.
         guard value.count == 1 && cmdline[value.offset] == UInt8(ascii: "1") else { throw .badDHCP(value) }
         dhcp = true
+      case .filters:
+        guard filters == nil else { throw .duplicateKey(key) }
+        filters = try number(cmdline, value, in: filtersRange)
       case .unknown:
         throw .unknownKey(key)
       }
@@ -124,7 +140,10 @@ public struct BootConfig: Equatable, Sendable {
     // An address is only half of a network binding; the MAC is the other half.
     if (ip != nil || dhcp) && mac == nil { throw .addressWithoutMAC }
     if ip != nil && dhcp { throw .ipAndDHCP }
-    return BootConfig(name: name, frames: frames, slices: slices, arg: arg, mac: mac, ip: ip, dhcp: dhcp)
+    // A filter quota without a network binding would be a promise nothing can use.
+    if filters != nil && mac == nil { throw .filtersWithoutMAC }
+    return BootConfig(
+      name: name, frames: frames, slices: slices, arg: arg, mac: mac, ip: ip, dhcp: dhcp, filters: filters)
   }
 
   /// `mac=`'s value, as the host checks an app.manifest with the kernel's own rules.
@@ -201,7 +220,7 @@ public struct BootConfig: Equatable, Sendable {
   private static let space = UInt8(ascii: " ")
 
   private enum Key {
-    case name, frames, slices, arg, mac, ip, dhcp, unknown
+    case name, frames, slices, arg, mac, ip, dhcp, filters, unknown
 
     init(_ line: UnsafeRawBufferPointer, _ key: ByteSpan) {
       if BootConfig.equals(line, key, "name") {
@@ -218,6 +237,8 @@ public struct BootConfig: Equatable, Sendable {
         self = .ip
       } else if BootConfig.equals(line, key, "dhcp") {
         self = .dhcp
+      } else if BootConfig.equals(line, key, "filters") {
+        self = .filters
       } else {
         self = .unknown
       }
@@ -286,6 +307,7 @@ public enum BootConfigError: Error, Equatable, Sendable {
   case badDHCP(ByteSpan)
   case addressWithoutMAC
   case ipAndDHCP
+  case filtersWithoutMAC
 
   public var reason: StaticString {
     switch self {
@@ -296,7 +318,7 @@ public enum BootConfigError: Error, Equatable, Sendable {
     case .duplicateKey: return "key given twice in the module command line"
     case .badName: return "name must be 1 to 15 of a-z 0-9 -"
     case .badNumber: return "value is not a decimal number"
-    case .outOfRange: return "number out of range (frames 1-65536, slices 1-64)"
+    case .outOfRange: return "number out of range (frames 1-65536, slices 1-64, filters 1-64)"
     case .badArg: return "arg must be 1 to 64 of A-Z a-z 0-9 . _ -"
     case .tooLong: return "module command line longer than 1024 bytes"
     case .badMAC: return "mac must be 6 hex pairs joined by colons, like 02:00:00:00:00:01"
@@ -307,6 +329,7 @@ public enum BootConfigError: Error, Equatable, Sendable {
     case .badDHCP: return "dhcp takes only the value 1"
     case .addressWithoutMAC: return "ip= or dhcp=1 needs a mac="
     case .ipAndDHCP: return "ip= and dhcp=1 exclude each other"
+    case .filtersWithoutMAC: return "filters= needs a mac="
     }
   }
 }

@@ -9,8 +9,19 @@ public enum NetRing {
   public static let maxFrames = 33
   public static let slotSize = 2048
   public static let slotsPerFrame = 2
-  /// A slot starts with the frame's length (UInt64); the frame follows.
+  /// A slot starts with a 16-byte header: the frame's length, then its cost
+  /// word (both UInt64); the frame follows.
   public static let slotHeader = 16
+  /// The frame's length in bytes (slot offset 0).
+  public static let slotLength = 0
+  /// The frame's receive cost (slot offset 8), written by the kernel before
+  /// it publishes the slot: TSC ticks (guest instructions under icount) from
+  /// the start of the network interrupt's handling to the frame being in
+  /// this slot, for the first frame an interrupt delivers; for each later
+  /// one, from the end of the frame before it. It covers the filter lookup
+  /// and the copy, not the trap entry before the handler nor the event
+  /// delivery after it. A measure for benchmarks, never read by the kernel.
+  public static let slotCost = 8
 
   // The control page, all UInt64.
   /// Frames the kernel has placed so far (written by the kernel).

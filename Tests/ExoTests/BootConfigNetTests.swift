@@ -177,6 +177,7 @@ final class BootConfigNetTests: XCTestCase {
       .missingName, .missingFrames, .missingSlices, .unknownKey(span), .duplicateKey(span), .badName,
       .badNumber(span), .outOfRange(span), .badArg, .tooLong, .badMAC(span), .multicastMAC(span),
       .universalMAC(span), .badIP(span), .unusableIP(span), .badDHCP(span), .addressWithoutMAC, .ipAndDHCP,
+      .filtersWithoutMAC,
     ]
     XCTAssertEqual(Set(all.map { "\($0.reason)" }).count, all.count)
   }

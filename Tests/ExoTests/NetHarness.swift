@@ -76,7 +76,7 @@ final class NetBoot: @unchecked Sendable {
         guard let network = networks[manifest.name] else { return manifest }
         return AppManifest(
           name: manifest.name, frames: manifest.frames, slices: manifest.slices, summary: manifest.summary,
-          network: network)
+          network: network, filters: manifest.filters)
       })
     var requests: [ForwardRequest] = []
     for forward in forwards {

@@ -96,7 +96,7 @@ final class NetHostTests: XCTestCase {
         "ip 10.0.2.15 is in QEMU's DHCP pool 10.0.2.15-10.0.2.30, which leases it to others; use 10.0.2.100 onward"
       ),
       ("mac = 02:00:00:00:00:01\nmac = 02:00:00:00:00:02", 5, "'mac' is set twice (first on line 4)"),
-      ("ipv4 = 10.0.2.100", 4, "unknown key 'ipv4' (the keys are name, frames, slices, summary, mac, ip)"),
+      ("ipv4 = 10.0.2.100", 4, "unknown key 'ipv4' (the keys are name, frames, slices, summary, mac, ip, filters)"),
     ]
     for (extra, line, message) in cases {
       let error = manifestError(extra)

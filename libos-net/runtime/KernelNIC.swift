@@ -78,6 +78,10 @@ public struct ReceiveRing {
   public let address: IPv4Address
   public let slots: UInt64
   private var taken: UInt64 = 0
+  /// The last frame taken: the kernel's receive cost from its slot's cost
+  /// word (NetRing.slotCost), and the TSC just before the stack got it.
+  public private(set) var lastKernelCost: UInt64 = 0
+  public private(set) var lastTakenAt: UInt64 = 0
 
   private var control: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(Self.base))! }
 
@@ -114,7 +118,10 @@ public struct ReceiveRing {
     guard produced != taken, slots > 0 else { return false }
     let place = NetRing.slot(Int(taken % slots))
     let slot = control + place.frame * Int(UserSpace.pageSize) + place.offset
-    let length = min(Int(slot.load(as: UInt64.self)), NetRing.slotSize - NetRing.slotHeader)
+    let length = min(
+      Int(slot.load(fromByteOffset: NetRing.slotLength, as: UInt64.self)), NetRing.slotSize - NetRing.slotHeader)
+    lastKernelCost = slot.load(fromByteOffset: NetRing.slotCost, as: UInt64.self)
+    lastTakenAt = Time.now()
     body(UnsafeRawBufferPointer(start: slot + NetRing.slotHeader, count: length))
     taken &+= 1
     control.storeBytes(of: taken, toByteOffset: NetRing.consumed, as: UInt64.self)

@@ -79,6 +79,12 @@ public enum Net {
   public static var counters: NetCounters { stack!.counters }
   public static var droppedFull: UInt64 { ring?.droppedFull ?? 0 }
 
+  /// The frame most recently taken off the ring (the one being processed,
+  /// while the stack handles it): the kernel's cost to receive it, from its
+  /// slot (NetRing.slotCost), and the TSC when the libOS took it.
+  public static var frameKernelCost: UInt64 { ring?.lastKernelCost ?? 0 }
+  public static var frameTakenAt: UInt64 { ring?.lastTakenAt ?? 0 }
+
   /// Feeds every waiting frame to the stack and runs its due timers;
   /// whether any frame arrived.
   @discardableResult

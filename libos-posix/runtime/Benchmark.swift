@@ -34,8 +34,18 @@ public enum Benchmark {
 
   /// `APP:icount` under `--accel icount` counts instructions (rdtsc advances
   /// one per guest instruction); `APP:kvm` and the default count cycles.
+  /// The accelerator may also be the first word of a longer argument (`netbench:icount-f64`).
   public static var accel: (name: StaticString, unit: StaticString) {
-    App.argumentIs("icount") ? ("icount", "instructions") : App.argumentIs("kvm") ? ("kvm", "cycles") : ("tcg", "cycles")
+    argumentNames("icount") ? ("icount", "instructions") : argumentNames("kvm") ? ("kvm", "cycles") : ("tcg", "cycles")
+  }
+
+  /// Whether the argument is `word`, or `word` followed by `-` and the app's own options.
+  static func argumentNames(_ word: StaticString) -> Bool {
+    let arg = App.argument
+    let n = word.utf8CodeUnitCount
+    guard arg.count == n || (arg.count > n && arg[n] == UInt8(ascii: "-")) else { return false }
+    for i in 0..<n where arg[i] != word.utf8Start[i] { return false }
+    return true
   }
 
   /// Measures an empty rdtsc pair, which `Samples.add` then subtracts.

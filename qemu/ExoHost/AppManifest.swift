@@ -1,6 +1,7 @@
 // An app's boot configuration (apps/NAME/app.manifest): `key = value` lines
 // naming the app, its frame quota and slice count, a summary for `exo list`,
-// and for a networked app its MAC and IPv4 address (`mac`, `ip`).
+// and for a networked app its MAC and IPv4 address (`mac`, `ip`) and
+// optionally its packet-filter quota (`filters`).
 import SecureBindings
 
 public struct AppManifest: Sendable, Equatable {
@@ -10,17 +11,24 @@ public struct AppManifest: Sendable, Equatable {
   public let summary: String
   /// nil: the app has no network identity, and a boot of only such apps has no NIC.
   public let network: AppNetwork?
+  /// `filters = N`: how many packet filters the env may bind; nil leaves the
+  /// kernel's default (BootConfig.defaultFilters). Only with a `mac`.
+  public let filters: Int?
 
   // The kernel's limits (BootConfig), so that the host refuses what the kernel would.
   public static let framesRange = Int(BootConfig.framesRange.lowerBound)...Int(BootConfig.framesRange.upperBound)
   public static let slicesRange = Int(BootConfig.slicesRange.lowerBound)...Int(BootConfig.slicesRange.upperBound)
+  public static let filtersRange = Int(BootConfig.filtersRange.lowerBound)...Int(BootConfig.filtersRange.upperBound)
 
-  public init(name: String, frames: Int, slices: Int, summary: String = "", network: AppNetwork? = nil) {
+  public init(
+    name: String, frames: Int, slices: Int, summary: String = "", network: AppNetwork? = nil, filters: Int? = nil
+  ) {
     self.name = name
     self.frames = frames
     self.slices = slices
     self.summary = summary
     self.network = network
+    self.filters = filters
   }
 
   /// Parses a manifest's text. `file` names it in errors; `folder` is the
@@ -36,9 +44,10 @@ public struct AppManifest: Sendable, Equatable {
       }
       let key = content[..<equals].trimmingWhitespace()
       let value = content[content.index(after: equals)...].trimmingWhitespace()
-      guard ["name", "frames", "slices", "summary", "mac", "ip"].contains(key) else {
+      guard ["name", "frames", "slices", "summary", "mac", "ip", "filters"].contains(key) else {
         throw ManifestError(
-          file: file, line: line, message: "unknown key '\(key)' (the keys are name, frames, slices, summary, mac, ip)")
+          file: file, line: line,
+          message: "unknown key '\(key)' (the keys are name, frames, slices, summary, mac, ip, filters)")
       }
       if let earlier = values[key] {
         throw ManifestError(file: file, line: line, message: "'\(key)' is set twice (first on line \(earlier.line))")
@@ -72,12 +81,20 @@ public struct AppManifest: Sendable, Equatable {
         file: file, line: name.line,
         message: "name '\(name.value)' must be 1...\(BootConfig.maxNameLength) characters of a-z 0-9 -")
     }
+    let network = try network(values, file: file)
+    var filters: Int?
+    if let entry = values["filters"] {
+      guard network != nil else {
+        throw ManifestError(file: file, line: entry.line, message: "filters needs a mac (it is a network quota)")
+      }
+      filters = try number("filters", in: filtersRange)
+    }
     return AppManifest(
       name: name.value,
       frames: try number("frames", in: framesRange),
       slices: try number("slices", in: slicesRange),
       summary: values["summary"]?.value ?? "",
-      network: try network(values, file: file))
+      network: network, filters: filters)
   }
 
   /// `mac = 02:00:00:00:00:01` with `ip = 10.0.2.100`, `ip = dhcp`, or no ip

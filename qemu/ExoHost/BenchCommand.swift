@@ -1,5 +1,5 @@
-// `exo bench [boot] [--runs N]` and `exo bench vm`: runs a benchmark, prints
-// its table and JSON lines, and regenerates its page in papers/.
+// `exo bench [boot] [--runs N]`, `exo bench vm` and `exo bench net`: runs a
+// benchmark, prints its table and JSON lines, and regenerates its page in papers/.
 import Foundation
 
 public enum BenchCommand {
@@ -15,7 +15,7 @@ public enum BenchCommand {
       guard parts[0] == "--runs" else {
         throw ExoFailure.usage(
           argument.hasPrefix("-")
-            ? "unknown option '\(argument)'" : "unknown benchmark '\(argument)'; the benchmarks are: boot, vm")
+            ? "unknown option '\(argument)'" : "unknown benchmark '\(argument)'; the benchmarks are: boot, vm, net")
       }
       guard let text = parts.count > 1 ? parts[1] : remaining.popFirst(), let count = Int(text),
         (1...1000).contains(count)
@@ -27,6 +27,7 @@ public enum BenchCommand {
 
   public static func run(_ arguments: [String], root: URL) throws -> Int32 {
     if arguments.first == "vm" { return try VMBenchmark.command(Array(arguments.dropFirst()), root: root) }
+    if arguments.first == "net" { return try NetBenchmark.command(Array(arguments.dropFirst()), root: root) }
     let runs = try parse(arguments)
     let result = try BootBenchmark.run(root: root, runs: runs)
     for line in BenchReport.table(result) + [""] + BenchReport.jsonLines(result) { Output.line(line) }

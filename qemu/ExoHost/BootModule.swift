@@ -27,14 +27,17 @@ public struct BootModule: Sendable, Equatable {
   public var commandLine: String { Self.commandLine(for: manifest, arg: arg, slices: slices, network: network) }
 
   /// `name=NAME frames=N slices=N`, then ` arg=ARG` and ` mac=MAC ip=IP`
-  /// (or ` mac=MAC dhcp=1`): what the kernel's BootConfig parses. `network`
+  /// (or ` mac=MAC dhcp=1`) with the manifest's ` filters=N`: what the kernel's BootConfig parses. `network`
   /// nil takes the manifest's.
   public static func commandLine(
     for manifest: AppManifest, arg: String?, slices: UInt64? = nil, network: AppNetwork? = nil
   ) -> String {
     var line = "name=\(manifest.name) frames=\(manifest.frames) slices=\(slices ?? UInt64(manifest.slices))"
     if let arg { line += " arg=\(arg)" }
-    if let network = network ?? manifest.network { line += " " + network.commandLineKeys }
+    if let network = network ?? manifest.network {
+      line += " " + network.commandLineKeys
+      if let filters = manifest.filters { line += " filters=\(filters)" }
+    }
     return line
   }
 

@@ -9,6 +9,7 @@ public enum ExoCLI {
                     [--forward [udp:][APP:]HOSTPORT:GUESTPORT ...] [--inject INPORT:OUTPORT]
            exo bench [boot] [--runs N]
            exo bench vm
+           exo bench net [--datagrams N] [--icount-datagrams N] [--megabytes N] [--http-seconds N] [--no-kvm]
            exo abi
 
       list    the app images in apps/ with their frames, slices and summary
@@ -26,7 +27,10 @@ public enum ExoCLI {
       bench   measure boot time under TCG, KVM and icount and the kernel's size;
               regenerates papers/evaluation-boot.md (--runs N boots per accelerator, default 10);
               `bench vm` runs vmbench under icount and KVM against Linux 6.1's figures and
-              regenerates papers/evaluation-vm.md
+              regenerates papers/evaluation-vm.md; `bench net` runs netbench under icount (the kernel's
+              instructions per received frame with 2 and 64 filters, the libOS's per UDP echo) and, under
+              TCG and KVM, udp-echo round trips, a tcp-echo stream and httpd requests/s (wrk, ab or a
+              built-in client) from the host; regenerates papers/evaluation-net.md
       abi     regenerate papers/kernel-calls.md from the kernel-call table
     """
 

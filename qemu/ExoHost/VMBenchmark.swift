@@ -2,8 +2,11 @@
 // KVM (cycles) when it works, and reads the JSON line each boot prints.
 import Foundation
 
-/// One vmbench JSON line: `{"bench": "vmbench", "accel": A, "unit": U, "results": {METRIC: {"median": N, "p99": N}}}`.
-public struct VMBenchLine: Sendable, Equatable {
+/// One benchmark app's JSON line: `{"bench": NAME, "accel": A, "unit": U, "results": {METRIC: {"median": N, "p99": N}}}`
+/// (vmbench's and netbench's).
+public typealias VMBenchLine = BenchLine
+
+public struct BenchLine: Sendable, Equatable {
   public struct Metric: Sendable, Equatable {
     public let name: String
     public let median: UInt64
@@ -18,6 +21,7 @@ public struct VMBenchLine: Sendable, Equatable {
 
   /// The line as the app printed it, without the console prefix.
   public let json: String
+  public let bench: String
   public let accel: String
   public let unit: String
   /// In the order the app printed them.
@@ -25,11 +29,11 @@ public struct VMBenchLine: Sendable, Equatable {
 
   public func metric(_ name: String) -> Metric? { metrics.first { $0.name == name } }
 
-  /// Reads the JSON text of a vmbench line; nil for anything else.
-  public init?(json: String) {
+  /// Reads the JSON text of `bench`'s line; nil for anything else.
+  public init?(json: String, bench: String = VMBenchmark.app) {
     guard json.hasPrefix("{"),
       let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-      object["bench"] as? String == VMBenchmark.app,
+      object["bench"] as? String == bench,
       let accel = object["accel"] as? String, let unit = object["unit"] as? String,
       let results = object["results"] as? [String: Any]
     else { return nil }
@@ -44,20 +48,21 @@ public struct VMBenchLine: Sendable, Equatable {
     func position(_ name: String) -> String.Index { json.range(of: "\"\(name)\":")?.lowerBound ?? json.endIndex }
     metrics.sort { (position($0.name), $0.name) < (position($1.name), $1.name) }
     self.json = json
+    self.bench = bench
     self.accel = accel
     self.unit = unit
     self.metrics = metrics
   }
 
-  /// Reads a serial line: `[vmbench:1] {"bench": "vmbench", ...}`.
-  public init?(consoleLine: String) {
-    guard case .env(let name, _, let text) = ConsoleLine(consoleLine), name == VMBenchmark.app else { return nil }
-    self.init(json: text)
+  /// Reads a serial line of the app `bench`: `[vmbench:1] {"bench": "vmbench", ...}`.
+  public init?(consoleLine: String, bench: String = VMBenchmark.app) {
+    guard case .env(let name, _, let text) = ConsoleLine(consoleLine), name == bench else { return nil }
+    self.init(json: text, bench: bench)
   }
 
-  /// The last vmbench JSON line among a boot's serial lines.
-  public static func find(in lines: [String]) -> VMBenchLine? {
-    lines.reversed().lazy.compactMap { VMBenchLine(consoleLine: $0) }.first
+  /// The last JSON line of `bench` among a boot's serial lines.
+  public static func find(in lines: [String], bench: String = VMBenchmark.app) -> BenchLine? {
+    lines.reversed().lazy.compactMap { BenchLine(consoleLine: $0, bench: bench) }.first
   }
 
   /// A whole, non-negative JSON number. (`is Bool` would also take 0 and 1:
@@ -149,7 +154,7 @@ public enum VMBenchmark {
   }
 
   /// Why KVM cannot run here, or nil when /dev/kvm opens.
-  static func kvmUnavailable() -> String? {
+  public static func kvmUnavailable() -> String? {
     guard FileManager.default.fileExists(atPath: "/dev/kvm") else { return "no /dev/kvm" }
     let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else { return "cannot open /dev/kvm (\(String(cString: strerror(errno))))" }
