@@ -61,13 +61,7 @@ struct DHCPClientApp {
 
   /// ARG as a TCP port (1...65535); nil without one.
   static func hostPort() -> UInt16? {
-    let arg = App.argument
-    guard arg.count > 0, arg.count <= 5 else { return nil }
-    var n: UInt32 = 0
-    for b in arg {
-      guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
-      n = n * 10 + UInt32(b - UInt8(ascii: "0"))
-    }
-    return n >= 1 && n <= 65535 ? UInt16(n) : nil
+    guard let n = ServerArgument.number(digits: 5), n >= 1, n <= 65535 else { return nil }
+    return UInt16(n)
   }
 }
