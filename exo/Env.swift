@@ -69,6 +69,10 @@ struct Env {
   var ringFrameCount = 0
   var ringProduced: UInt64 = 0
   var filterCount = 0
+  /// Visible revocation: an outstanding `quota_lower` request, and the
+  /// frames handed out last, the first a forced repossession takes.
+  var reclaim = ReclaimRequest()
+  var recent = AllocationLog()
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

@@ -28,6 +28,7 @@ enum MemoryCalls {
     // Another env may have left its bytes here: never hand them on.
     Machine.zeroFrame(frame)
     env.pointee.framesHeld += 1
+    env.pointee.recent.note(frame)
     return frameBindings.claim(frame).raw
   }
 
@@ -36,6 +37,7 @@ enum MemoryCalls {
     guard frameBindings.isIdle(frame), !grantTable.hasGrants(of: frame) else { throw CallFailure(.frameInUse) }
     do { try frameTable.free(frame, by: .env(env.pointee.id)) } catch { throw CallFailure(.badCapability) }
     env.pointee.framesHeld -= 1
+    Revocation.noteFreed(env)
   }
 
   // MARK: mappings

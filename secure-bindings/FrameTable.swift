@@ -207,6 +207,18 @@ public struct FrameTable {
     return released
   }
 
+  /// Calls `body` with each frame `env` holds, highest frame number first
+  /// (the frontier hands numbers out upward, so roughly newest first); stops
+  /// when it returns false. O(frames ever handed out), for forced repossession.
+  public func heldNewestFirst(by env: EnvID, _ body: (Frame) -> Bool) {
+    guard env.isValid, lowestHandedOut < frontier else { return }
+    var index = frontier - 1
+    while index >= lowestHandedOut {
+      if code(at: index) == env.raw && !body(Frame(number: UInt64(index))) { return }
+      index -= 1
+    }
+  }
+
   /// `.unusable` for a frame past the table.
   public func owner(of frame: Frame) -> FrameOwner {
     guard frame.number < UInt64(owners.count) else { return .unusable }
