@@ -66,6 +66,7 @@ struct BadMem {
   }
 
   static func main() {
+    if App.argumentIs("hoard") { hoard() }
     guard let real = try? Exo.frameAlloc(), let other = try? Exo.frameAlloc() else {
       print("frame_alloc failed: is the memory work in the kernel?")
       Exo.exit(1)

@@ -26,6 +26,7 @@ struct PagerDemo {
       // in a stride that jumps between pages, so both policies evict and
       // bring back pages many times.
       for i in 0..<length { bytes[i] = pattern(i) }
+      if App.argumentIs("reclaim") { try awaitReclaim() }
       var mismatches = 0
       for i in 0..<length where bytes[i] != pattern(i) { mismatches += 1 }
       var page = 0
@@ -50,6 +51,24 @@ struct PagerDemo {
       print("pager-demo: paging failed: \(describe(error))")
       Exo.exit(2)
     }
+  }
+
+  /// `pager-demo:reclaim`: with every page written, waits (yielding) until
+  /// another env lowers this env's quota, and gives the frames back by
+  /// evicting pages; the read passes that follow check every byte.
+  static func awaitReclaim() throws(VMError) {
+    var turns = 0
+    while Reclaim.requested == 0 && turns < 5000 {
+      Exo.yield()
+      turns += 1
+    }
+    let asked = Reclaim.requested
+    guard asked > 0 else {
+      print("pager-demo: no request to give frames back came")
+      Exo.exit(3)
+    }
+    let given = Paging.honourReclaim()
+    print("pager-demo: asked for \(asked) frames back, gave back \(given); \(Paging.residentFrames) pages resident, the kernel asks for \(Reclaim.requested) more")
   }
 
   /// A fault the pager must not resolve: the runtime reports it and exits 142.
