@@ -219,6 +219,13 @@ public struct FrameTable {
     }
   }
 
+  /// Whether `env` holds `frame`: `owner(of:) == .env(env)` without
+  /// decoding, for the capability check on `map`'s path.
+  @inline(__always)
+  public func isHeld(_ frame: Frame, by env: EnvID) -> Bool {
+    env.isValid && frame.number < UInt64(owners.count) && code(at: Int(frame.number)) == env.raw
+  }
+
   /// `.unusable` for a frame past the table.
   public func owner(of frame: Frame) -> FrameOwner {
     guard frame.number < UInt64(owners.count) else { return .unusable }

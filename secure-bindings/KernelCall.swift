@@ -156,7 +156,7 @@ extension KernelCall {
           KernelCallArgument(name: "entries", meaning: "user address of the array"),
           KernelCallArgument(name: "count", meaning: "1 to 512 entries"),
         ],
-        result: "entries mapped (also on error: the failing entry's index)",
+        result: "entries mapped; on any error, need_table included, the failing entry's index (a `map` of that entry then names the missing level)",
         errors: [.badAddress, .badLength, .badArgument, .badCapability, .frameInUse, .needTable, .alreadyMapped])
     case .setExceptionHandler:
       return KernelCallSpec(
