@@ -21,13 +21,13 @@ struct VMBench {
   static let longRuns = 40
 
   enum Mode { case none, skip, unprotect, appel1, fault, faultMap }
-  nonisolated(unsafe) static var mode = Mode.none
-  nonisolated(unsafe) static var unprotected: UInt64 = 0
-  nonisolated(unsafe) static var faultFrames: [FrameCapability] = []
+  @exclusivity(unchecked) nonisolated(unsafe) static var mode = Mode.none
+  @exclusivity(unchecked) nonisolated(unsafe) static var unprotected: UInt64 = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var faultFrames: [FrameCapability] = []
   /// Frames the libOS took ahead of the faults (`fault_map`), and the next to use.
-  nonisolated(unsafe) static var pool: [FrameCapability] = []
-  nonisolated(unsafe) static var poolNext = 0
-  nonisolated(unsafe) static var handlerError: ExoError? = nil
+  @exclusivity(unchecked) nonisolated(unsafe) static var pool: [FrameCapability] = []
+  @exclusivity(unchecked) nonisolated(unsafe) static var poolNext = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var handlerError: ExoError? = nil
   nonisolated(unsafe) static var random: UInt64 = 0x9e37_79b9_7f4a_7c15
 
   static func main() {
