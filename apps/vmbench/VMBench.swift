@@ -242,19 +242,24 @@ struct VMBench {
     try prime(faultArea)
     mode = .fault
     for round in 0..<(runs / batch) {
-      for j in 0..<batch {
-        let address = faultArea + UInt64(j) * page
-        let t0 = exo_rdtsc()
-        exo_store64(address, UInt64(round))
-        let t1 = exo_rdtsc()
-        s.add(t0, t1)
-      }
+      touchFaultArea(pages: batch, round: round, into: &s)
       try Exo.unmap(faultArea, pages: UInt64(batch))
       for frame in faultFrames { try Exo.frameFree(frame) }
       faultFrames.removeAll(keepingCapacity: true)
     }
     mode = .none
     return s.summary()
+  }
+
+  /// Writes the first word of each of `pages` unmapped pages, timing each fault.
+  static func touchFaultArea(pages: Int, round: Int, into s: inout Samples) {
+    for j in 0..<pages {
+      let address = faultArea + UInt64(j) * page
+      let t0 = exo_rdtsc()
+      exo_store64(address, UInt64(round))
+      let t1 = exo_rdtsc()
+      s.add(t0, t1)
+    }
   }
 
   /// The round trip as the exokernel paper counts it: fault, handler, one
@@ -269,13 +274,7 @@ struct VMBench {
       for _ in 0..<batch { pool.append(try Exo.frameAlloc()) }
       poolNext = 0
       mode = .faultMap
-      for j in 0..<batch {
-        let address = faultArea + UInt64(j) * page
-        let t0 = exo_rdtsc()
-        exo_store64(address, UInt64(round))
-        let t1 = exo_rdtsc()
-        s.add(t0, t1)
-      }
+      touchFaultArea(pages: batch, round: round, into: &s)
       mode = .none
       try Exo.unmap(faultArea, pages: UInt64(batch))
       for frame in pool { try Exo.frameFree(frame) }
