@@ -35,6 +35,7 @@ final class RevocationBootTests: XCTestCase {
       log)
     XCTAssertTrue(result.lines.contains { $0.hasPrefix("[badmem:3] all ") && $0.hasSuffix(" revocation checks answered correctly") }, log)
     XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    XCTAssertTrue(result.lines.contains("[badmem:3] holds: the frames taken are its newest unshared ones, newest first"), log)
     XCTAssertEqual(result.lines.filter { $0.hasPrefix("[badmem:3] refused quota_lower") }.count, 6, log)
     // The env nobody asked.
     XCTAssertTrue(result.lines.contains("[pager-demo:4] pager-demo: all 262144 bytes verified"), log)

@@ -41,7 +41,10 @@ extension BadMem {
       let bytes = UnsafeMutablePointer<UInt8>(bitPattern: UInt(hoardBase + UInt64(i) * page))!
       for offset in 0..<Int(page) { bytes[offset] = hoardByte(i, offset) }
     }
-    print("hoard: \(hoardPages) pages filled; it will give nothing back")
+    // Its newest frame is shared with env 1: the forced order takes frames
+    // granted to no one first, so this one must survive.
+    expectSuccess("frame_grant of its newest frame to env 1", call(.frameGrant, frames[hoardPages - 1].raw, 1, 0))
+    print("hoard: \(hoardPages) pages filled, the newest granted to env 1; it will give nothing back")
     var turns = 0
     while Reclaim.repossessedCount == 0 && turns < 5000 {
       Exo.yield()
@@ -61,10 +64,10 @@ extension BadMem {
     check("frames were taken by force", !lost.isEmpty)
     check("the vector did not overflow", !Reclaim.overflowed)
     check("no request is left outstanding", asked == 0)
-    // The forced order takes the newest frames first.
+    // The forced order takes the newest unshared frames first: not the granted one.
     var newest = true
-    for (rank, i) in lost.enumerated() where i != hoardPages - 1 - rank { newest = false }
-    check("the frames taken are its newest, newest first", newest)
+    for (rank, i) in lost.enumerated() where i != hoardPages - 2 - rank { newest = false }
+    check("the frames taken are its newest unshared ones, newest first", newest)
     for i in lost {
       let address = hoardBase + UInt64(i) * page
       expect("unmap of a repossessed page", call(.unmap, address, 1), .notMapped)
