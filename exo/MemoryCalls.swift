@@ -47,6 +47,7 @@ enum MemoryCalls {
   /// once each (a global's read costs a lazy-initialisation check), the
   /// caller's own frame is checked first (a grant only when it is not), and
   /// the walk to the leaf is inline.
+  @inline(__always)
   static func map(_ env: EnvRef, _ address: UInt64, _ rawCapability: UInt64, _ rawRights: UInt64) throws(CallFailure) {
     guard UserSpace.isMappable(address) else { throw CallFailure(.badAddress) }
     let rights: PageRights
