@@ -77,6 +77,10 @@ struct Env {
   var filterQuota = 0
   /// Frames this env has sent (`net_send` accepted), which numbers each send.
   var netSends: UInt64 = 0
+  /// Visible revocation: an outstanding `quota_lower` request, and the
+  /// frames handed out last, the first a forced repossession takes.
+  var reclaim = ReclaimRequest()
+  var recent = AllocationLog()
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

@@ -46,6 +46,8 @@ enum EnvLoader {
       }
     }
     guard let env = envTable.claim() else { throw .tooManyEnvs }
+    env.pointee.reclaim = ReclaimRequest()
+    env.pointee.recent = AllocationLog()
     env.pointee.netMAC = config.mac ?? 0
     env.pointee.netIPv4 = config.mac == nil ? 0 : config.ip ?? 0
     env.pointee.netDHCP = config.mac != nil && config.dhcp

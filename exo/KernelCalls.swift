@@ -64,6 +64,7 @@ enum KernelCalls {
       case .netBind: return .success(try Network.bind(env, a.0, a.1))
       case .netUnbind: try Network.unbind(env, a.0)
       case .netSend: return .success(try Network.send(env, a.0, a.1))
+      case .quotaLower: return .success(try Revocation.lower(env, a.0, a.1, a.2))
       case .exit, .yield, .pctCall, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
       }
       return .success(0)

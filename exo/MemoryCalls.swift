@@ -6,7 +6,8 @@
 import SecureBindings
 
 /// A refused call: the error for RAX and a detail for RDX (the missing
-/// table's level for `need_table`, the failing entry for `map_batch`).
+/// table's level for `need_table` from `map`/`map_table`, the failing
+/// entry's index for every error of `map_batch`).
 struct CallFailure: Error {
   let error: ExoError
   var value: UInt64 = 0
@@ -28,6 +29,7 @@ enum MemoryCalls {
     // Another env may have left its bytes here: never hand them on.
     Machine.zeroFrame(frame)
     env.pointee.framesHeld += 1
+    env.pointee.recent.note(frame)
     return frameBindings.claim(frame).raw
   }
 
@@ -37,24 +39,54 @@ enum MemoryCalls {
     guard frameBindings.isIdle(frame), !grantTable.hasGrants(of: frame) else { throw CallFailure(.frameInUse) }
     do { try frameTable.free(frame, by: .env(env.pointee.id)) } catch { throw CallFailure(.badCapability) }
     env.pointee.framesHeld -= 1
+    Revocation.noteFreed(env)
   }
 
   // MARK: mappings
 
+  /// The fault round trip's kernel half, so kept short: the tables are read
+  /// once each (a global's read costs a lazy-initialisation check), the
+  /// caller's own frame is checked first (a grant only when it is not), and
+  /// the walk to the leaf is inline.
+  @inline(__always)
   static func map(_ env: EnvRef, _ address: UInt64, _ rawCapability: UInt64, _ rawRights: UInt64) throws(CallFailure) {
     guard UserSpace.isMappable(address) else { throw CallFailure(.badAddress) }
     let rights: PageRights
     do { rights = try PageRights(raw: rawRights) } catch { throw CallFailure(error) }
-    let authority = try mappable(rawCapability, by: env)
-    guard rights.isSubset(of: authority.rights) else { throw CallFailure(.badCapability) }
-    let frame = authority.frame
-    guard frameBindings.canMap(frame) else { throw CallFailure(.frameInUse) }
-    if let grant = authority.grant, grantTable[grant].mappedAt != 0 { throw CallFailure(.alreadyMapped) }
-    let slot = try emptySlot(env, level: 1, for: address)
+    let capability = FrameCapability(raw: rawCapability)
+    var bindings = frameBindings
+    guard bindings.isCurrent(capability) else { throw CallFailure(.badCapability) }
+    let frame = capability.frame
+    var grant: Int? = nil
+    if !frameTable.isHeld(frame, by: env.pointee.id) {
+      guard let index = grantTable.find(frame: frame, grantee: env.pointee.id) else { throw CallFailure(.badCapability) }
+      guard rights.isSubset(of: grantTable[index].rights) else { throw CallFailure(.badCapability) }
+      guard grantTable[index].mappedAt == 0 else { throw CallFailure(.alreadyMapped) }
+      grant = index
+    }
+    guard bindings.canMap(frame) else { throw CallFailure(.frameInUse) }
+    let slot = try emptyLeaf(env, address)
     // The entry was not present, so no TLB holds it: nothing to invalidate.
     slot.pointee = PageTableEntry.leaf(frame, rights)
-    frameBindings.noteMapped(frame)
-    if let grant = authority.grant { grantTable[grant].mappedAt = address }
+    bindings.noteMapped(frame)
+    if let grant { grantTable[grant].mappedAt = address }
+  }
+
+  /// The not-yet-present leaf entry for `address`, walking down from the
+  /// env's root; `needTable` names the level of the first table missing.
+  @inline(__always)
+  private static func emptyLeaf(_ env: EnvRef, _ address: UInt64) throws(CallFailure) -> UnsafeMutablePointer<UInt64> {
+    var table = env.pointee.space.root
+    var shift: UInt64 = 39
+    while shift > 12 {
+      let entry = Machine.physical(table + ((address >> shift) & 511) * 8).load(as: UInt64.self)
+      guard entry & PageTableEntry.present != 0 else { throw CallFailure(.needTable, value: (shift - 12) / 9) }
+      table = entry & PageTableEntry.addressMask
+      shift -= 9
+    }
+    let slot = Machine.physical(table + ((address >> 12) & 511) * 8).assumingMemoryBound(to: UInt64.self)
+    guard slot.pointee & PageTableEntry.present == 0 else { throw CallFailure(.alreadyMapped) }
+    return slot
   }
 
   static func mapTable(_ env: EnvRef, _ address: UInt64, _ level: UInt64, _ rawCapability: UInt64) throws(CallFailure) {
@@ -77,7 +109,9 @@ enum MemoryCalls {
       do {
         try map(env, words[3 * i], words[3 * i + 1], words[3 * i + 2])
       } catch {
-        throw CallFailure(error.error, value: error.error == .needTable ? error.value : UInt64(i))
+        // The failing entry's index, for need_table too: the libOS needs to
+        // know where the batch stopped; a `map` of that entry names the level.
+        throw CallFailure(error.error, value: UInt64(i))
       }
     }
     return count
@@ -224,19 +258,6 @@ enum MemoryCalls {
     do {
       return try frameBindings.check(FrameCapability(raw: rawCapability), heldBy: env.pointee.id, in: frameTable)
     } catch { throw CallFailure(error) }
-  }
-
-  /// A frame the env may map, and the most rights it may map it with: all
-  /// for its own frames, the grant's for a frame another env granted it.
-  private static func mappable(_ rawCapability: UInt64, by env: EnvRef) throws(CallFailure)
-    -> (frame: Frame, rights: PageRights, grant: Int?)
-  {
-    let capability = FrameCapability(raw: rawCapability)
-    guard frameBindings.isCurrent(capability) else { throw CallFailure(.badCapability) }
-    let frame = capability.frame
-    if frameTable.owner(of: frame) == .env(env.pointee.id) { return (frame, PageRights.from(writable: true, executable: true), nil) }
-    guard let grant = grantTable.find(frame: frame, grantee: env.pointee.id) else { throw CallFailure(.badCapability) }
-    return (frame, grantTable[grant].rights, grant)
   }
 
   /// The not-yet-present slot of the level-`level` table for `address`.

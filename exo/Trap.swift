@@ -147,6 +147,7 @@ nonisolated(unsafe) var turnOwner: UnsafeMutablePointer<Env>? = nil
 
 func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
   turnOwner = owner
+  Revocation.turnStarted(owner)
   if let callee = owner.pointee.waitingOn {
     envTable[callee].pointee.useActivation()
     enterContext(envTable[callee])

@@ -30,6 +30,9 @@ public struct PagerStatistics: Equatable, Sendable {
   public var referenceClears = 0
   /// Frames spent on page tables (not part of the budget; they stay tables).
   public var tableFrames = 0
+  /// Frames given back when the kernel asked, and pages whose frame it took by force.
+  public var framesGivenBack = 0
+  public var pagesLost = 0
   public var mostResident = 0
   public init() {}
 }
@@ -51,9 +54,13 @@ public struct Pager<Kernel: PageKernel, Policy: ReplacementPolicy> {
     self.policy = policy
     self.store = store
     resident = ResidentSet(capacity: max(budget, 1))
+    limit = resident.capacity
   }
 
   public var budget: Int { resident.capacity }
+  /// The most frames resident now: the budget, or less once frames were
+  /// given back to the kernel (`giveBack`); never below one.
+  public private(set) var limit: Int
   public var backingSlotsFree: Int { store.freeSlots }
 
   // MARK: the app's calls
@@ -192,7 +199,51 @@ public struct Pager<Kernel: PageKernel, Policy: ReplacementPolicy> {
   }
 
   private mutating func makeRoom() throws(VMError) {
-    while resident.isFull { try evictOne() }
+    while resident.isFull || resident.count >= limit { try evictOne() }
+  }
+
+  // MARK: visible revocation
+
+  /// The kernel asked for `frames` back: evicts that many resident pages
+  /// (their bytes go to the backing store, as for any eviction) and lowers
+  /// the limit, so the frames stay given. One frame always stays, so a
+  /// request larger than the pager holds leaves the rest to the kernel's
+  /// forced repossession. Returns how many frames went back.
+  public mutating func giveBack(_ frames: Int) -> Int {
+    var given = 0
+    while given < frames && limit > 1 {
+      limit -= 1
+      if resident.count > limit {
+        do throws(VMError) { try evictOne() } catch {
+          lastError = error
+          break
+        }
+        statistics.framesGivenBack += 1
+        given += 1
+      }
+    }
+    return given
+  }
+
+  /// The kernel took `capability`'s frame by force (the repossession
+  /// vector said so): the page it held lost its bytes, so it reads as zero
+  /// next time, like a page never touched. There is no copy to recover:
+  /// the kernel freed the frame without asking. Returns whether the frame
+  /// was one of the pager's.
+  public mutating func forget(repossessed capability: FrameCapability) -> Bool {
+    for slot in 0..<resident.capacity {
+      guard let frame = resident[slot], frame.capability == capability else { continue }
+      resident.remove(slot)
+      policy.released(slot)
+      if let at = regions.locate(frame.address) {
+        var record = regions[at]
+        record.state = .untouched
+        regions[at] = record
+      }
+      statistics.pagesLost += 1
+      return true
+    }
+    return false
   }
 
   /// Follows the policy's steps until one page is evicted.

@@ -16,7 +16,8 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
   case quotaExceeded = 6
   /// No free frame is left in the machine.
   case noFrames = 7
-  /// An intermediate page table is missing; the result value names its level.
+  /// An intermediate page table is missing; the result value names its level
+  /// (`map`, `map_table`) or the failing entry (`map_batch`).
   case needTable = 8
   /// The page (or table slot) is mapped already.
   case alreadyMapped = 9
@@ -48,7 +49,7 @@ public enum ExoError: UInt64, Error, CaseIterable, Sendable {
     case .badCapability: return "a capability names no frame the caller holds, or a frame since reused"
     case .quotaExceeded: return "the caller holds as many frames as its quota allows"
     case .noFrames: return "no free frame is left"
-    case .needTable: return "an intermediate page table is missing; the result value names its level (3, 2 or 1)"
+    case .needTable: return "an intermediate page table is missing; from map and map_table the result value names its level (3, 2 or 1), from map_batch the failing entry"
     case .alreadyMapped: return "the page or table slot is mapped already"
     case .notMapped: return "a page the call needs mapped is not"
     case .frameInUse: return "the frame is mapped, a page table, a registered shared page, or granted"

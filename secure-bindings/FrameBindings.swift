@@ -46,6 +46,11 @@ public struct FrameBindings {
     return frame
   }
 
+  /// The capability that names the frame now.
+  public func current(_ frame: Frame) -> FrameCapability {
+    FrameCapability(frame: frame, generation: generations[Int(frame.number)])
+  }
+
   /// Whether the capability carries the frame's current generation (no ownership check).
   public func isCurrent(_ capability: FrameCapability) -> Bool {
     capability.frame.number < UInt64(generations.count)

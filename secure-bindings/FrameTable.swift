@@ -207,6 +207,25 @@ public struct FrameTable {
     return released
   }
 
+  /// Calls `body` with each frame `env` holds, highest frame number first
+  /// (the frontier hands numbers out upward, so roughly newest first); stops
+  /// when it returns false. O(frames ever handed out), for forced repossession.
+  public func heldNewestFirst(by env: EnvID, _ body: (Frame) -> Bool) {
+    guard env.isValid, lowestHandedOut < frontier else { return }
+    var index = frontier - 1
+    while index >= lowestHandedOut {
+      if code(at: index) == env.raw && !body(Frame(number: UInt64(index))) { return }
+      index -= 1
+    }
+  }
+
+  /// Whether `env` holds `frame`: `owner(of:) == .env(env)` without
+  /// decoding, for the capability check on `map`'s path.
+  @inline(__always)
+  public func isHeld(_ frame: Frame, by env: EnvID) -> Bool {
+    env.isValid && frame.number < UInt64(owners.count) && code(at: Int(frame.number)) == env.raw
+  }
+
   /// `.unusable` for a frame past the table.
   public func owner(of frame: Frame) -> FrameOwner {
     guard frame.number < UInt64(owners.count) else { return .unusable }

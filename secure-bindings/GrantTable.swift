@@ -72,6 +72,12 @@ public struct GrantTable {
     count -= 1
   }
 
+  /// The slots of every grant of `frame`, for revoking them all.
+  public func forEach(of frame: Frame, _ body: (Int, Grant) -> Void) {
+    guard count > 0 else { return }
+    for i in 0..<slots.count where used[i] && slots[i].frame == frame { body(i, slots[i]) }
+  }
+
   /// The slots of every grant `env` made or received, for cleanup at exit.
   public func forEach(involving env: EnvID, _ body: (Int, Grant) -> Void) {
     guard count > 0 else { return }

@@ -34,6 +34,7 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case netBind = 23
   case netUnbind = 24
   case netSend = 25
+  case quotaLower = 30
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -155,7 +156,7 @@ extension KernelCall {
           KernelCallArgument(name: "entries", meaning: "user address of the array"),
           KernelCallArgument(name: "count", meaning: "1 to 512 entries"),
         ],
-        result: "entries mapped (also on error: the failing entry's index)",
+        result: "entries mapped; on any error, need_table included, the failing entry's index (a `map` of that entry then names the missing level)",
         errors: [.badAddress, .badLength, .badArgument, .badCapability, .frameInUse, .needTable, .alreadyMapped])
     case .setExceptionHandler:
       return KernelCallSpec(
@@ -298,6 +299,17 @@ extension KernelCall {
         ],
         result: "how many of the env's sends, counted from its first, the device has finished reading",
         errors: [.noDevice, .badLength, .badAddress, .spoofed, .busy])
+    case .quotaLower:
+      return KernelCallSpec(
+        name: "quota_lower",
+        summary: "Lower an env's frame quota (itself, or an env started after the caller: boot order is the authority). If it holds more, the kernel asks it to give the excess back: the count goes into its shared page (RevocationPage.requested) and RevocationPage.eventBit into its pending events. It frees frames of its choice; once the deadline in its own turns has passed, the kernel takes the rest by force, newest unshared frames first, never page tables or pinned frames, unmapping them and revoking their grants, and writes each loss (capability, virtual address) into its repossession vector.",
+        arguments: [
+          KernelCallArgument(name: "env", meaning: "the env whose quota falls"),
+          KernelCallArgument(name: "frames", meaning: "the new quota, at most the present one"),
+          KernelCallArgument(name: "turns", meaning: "the deadline, 1 to 64 of the env's turns"),
+        ],
+        result: "frames the env must give back (0: it is under the new quota already)",
+        errors: [.noSuchEnv, .badCapability, .badArgument])
     }
   }
 }

@@ -134,6 +134,15 @@ final class FakeKernel: PageKernel {
     }
   }
 
+  /// What exo's forced repossession does to a frame: every mapping of it
+  /// goes and the frame is no longer held (its bytes are gone).
+  func repossess(_ capability: FrameCapability) {
+    let n = capability.frame.number
+    for (address, entry) in pages where entry.frame == n { pages[address] = nil }
+    held.remove(n)
+    bytes[n] = nil
+  }
+
   func load(_ address: UInt64) -> UInt8 { bytes[pages[address & ~4095]!.frame]![Int(address & 4095)] }
   func store(_ address: UInt64, _ value: UInt8) { bytes[pages[address & ~4095]!.frame]![Int(address & 4095)] = value }
 }

@@ -1035,11 +1035,16 @@ final class SecureBindingsTests: XCTestCase {
 
   // MARK: KernelCall
 
+  /// Dense from zero, but for the numbers 26...29, held for calls built on
+  /// another branch while `quota_lower` took 30; once they land, no gap is left.
   func testKernelCallNumbersAreUniqueAndDenseFromZero() {
     let raws = KernelCall.allCases.map(\.rawValue).sorted()
-    XCTAssertEqual(raws, (0..<UInt64(KernelCall.allCases.count)).map { $0 })
+    XCTAssertEqual(Set(raws).count, raws.count, "numbers are unique")
+    let highest = raws.last ?? 0
+    let gaps = Set(0...highest).subtracting(raws)
+    XCTAssertTrue(gaps.isSubset(of: Set(26...29)), "gaps \(gaps.sorted())")
     for call in KernelCall.allCases { XCTAssertEqual(KernelCall(rawValue: call.rawValue), call) }
-    XCTAssertNil(KernelCall(rawValue: UInt64(KernelCall.allCases.count)))
+    XCTAssertNil(KernelCall(rawValue: highest + 1))
   }
 
   func testKernelCallSpecNamesAreUnique() {

@@ -66,6 +66,7 @@ struct BadMem {
   }
 
   static func main() {
+    if App.argumentIs("hoard") { hoard() }
     guard let real = try? Exo.frameAlloc(), let other = try? Exo.frameAlloc() else {
       print("frame_alloc failed: is the memory work in the kernel?")
       Exo.exit(1)
@@ -235,6 +236,19 @@ struct BadMem {
     expect("map_batch whose second entry is in the kernel half", r, .badAddress)
     check("map_batch reports the failing entry's index (1)", r.value == 1)
     expectSuccess("unmap of the page the batch mapped first", call(.unmap, scratch + page, 1))
+    // need_table names the failing entry too (entry 1 lies where no table is).
+    var needy = [
+      MapBatchEntry(address: scratch + 2 * page, capability: other, rights: .readOnly),
+      MapBatchEntry(address: bare, capability: other, rights: .readOnly),
+    ]
+    let n = needy.withUnsafeMutableBufferPointer { buffer in
+      call(.mapBatch, UInt64(UInt(bitPattern: buffer.baseAddress)), 2)
+    }
+    expect("map_batch whose second entry has no table", n, .needTable)
+    check("map_batch's need_table names the failing entry (1), not the level", n.value == 1)
+    expect("map of that entry names the level (3)", call(.map, bare, other.raw, 0), .needTable)
+    check("map's need_table names the missing level (3)", call(.map, bare, other.raw, 0).value == 3)
+    expectSuccess("unmap of the page that batch mapped first", call(.unmap, scratch + 2 * page, 1))
     entries[0].rights = 4
     let bad = entries.withUnsafeMutableBufferPointer { buffer in
       call(.mapBatch, UInt64(UInt(bitPattern: buffer.baseAddress)), 1)

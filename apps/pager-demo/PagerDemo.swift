@@ -15,6 +15,7 @@ struct PagerDemo {
 
   static func main() {
     if App.argumentIs("stray") || App.argumentIs("readonly") { misbehave() }
+    if App.argumentIs("cow") { copyOnWrite() }
     let clock = App.argumentIs("clock")
     let name: StaticString = clock ? "clock" : "fifo"
     do throws(VMError) {
@@ -26,6 +27,7 @@ struct PagerDemo {
       // in a stride that jumps between pages, so both policies evict and
       // bring back pages many times.
       for i in 0..<length { bytes[i] = pattern(i) }
+      if App.argumentIs("reclaim") { try awaitReclaim() }
       var mismatches = 0
       for i in 0..<length where bytes[i] != pattern(i) { mismatches += 1 }
       var page = 0
@@ -50,6 +52,64 @@ struct PagerDemo {
       print("pager-demo: paging failed: \(describe(error))")
       Exo.exit(2)
     }
+  }
+
+  /// `pager-demo:reclaim`: with every page written, waits (yielding) until
+  /// another env lowers this env's quota, and gives the frames back by
+  /// evicting pages; the read passes that follow check every byte.
+  static func awaitReclaim() throws(VMError) {
+    var turns = 0
+    while Reclaim.requested == 0 && turns < 5000 {
+      Exo.yield()
+      turns += 1
+    }
+    let asked = Reclaim.requested
+    guard asked > 0 else {
+      print("pager-demo: no request to give frames back came")
+      Exo.exit(3)
+    }
+    let given = Paging.honourReclaim()
+    print("pager-demo: asked for \(asked) frames back, gave back \(given); \(Paging.residentFrames) pages resident, the kernel asks for \(Reclaim.requested) more")
+  }
+
+  /// `pager-demo:cow`: region B is a copy-on-write clone of region A. B reads
+  /// A's bytes without a copy; writing B copies each page once and leaves A
+  /// alone; writing A afterwards needs no copy (A is each frame's last
+  /// sharer); every byte of both is checked after each step.
+  static func copyOnWrite() -> Never {
+    let a: UInt64 = 0x4000_0000_0000
+    let b: UInt64 = 0x4100_0000_0000
+    let cowPages = 8
+    let length = cowPages * Int(UserSpace.pageSize)
+    let bytesA = UnsafeMutablePointer<UInt8>(bitPattern: UInt(a))!
+    let bytesB = UnsafeMutablePointer<UInt8>(bitPattern: UInt(b))!
+    var mismatches = 0
+    do throws(ExoError) {
+      try CopyOnWriteMemory.start()
+      try CopyOnWriteMemory.allocate(at: a, pages: cowPages)
+      for i in 0..<length { bytesA[i] = pattern(i) }
+      try CopyOnWriteMemory.clone(a, pages: cowPages, to: b)
+      let shared = CopyOnWriteMemory.statistics.sharedFrames
+      for i in 0..<length where bytesB[i] != pattern(i) { mismatches += 1 }
+      let copiesAfterReads = CopyOnWriteMemory.statistics.copies
+      for i in 0..<length { bytesB[i] = pattern(i) ^ 0x5a }
+      for i in 0..<length where bytesA[i] != pattern(i) { mismatches += 1 }
+      for i in 0..<length { bytesA[i] = pattern(i) ^ 0xa5 }
+      for i in 0..<length where bytesB[i] != pattern(i) ^ 0x5a || bytesA[i] != pattern(i) ^ 0xa5 { mismatches += 1 }
+      let s = CopyOnWriteMemory.statistics
+      print("pager-demo: cow: \(cowPages) pages cloned sharing \(shared) frames; \(copiesAfterReads) copies after reading the clone, \(s.copies) copies after writing it, \(s.regains) pages of the source regained write without a copy")
+      try CopyOnWriteMemory.release(a, pages: cowPages)
+      try CopyOnWriteMemory.release(b, pages: cowPages)
+    } catch {
+      print("pager-demo: cow failed: \(error.name.description)")
+      Exo.exit(2)
+    }
+    if mismatches > 0 {
+      print("pager-demo: cow: \(mismatches) bytes differ")
+      Exo.exit(1)
+    }
+    print("pager-demo: cow: all \(2 * length) bytes of both regions verified")
+    Exo.exit(0)
   }
 
   /// A fault the pager must not resolve: the runtime reports it and exits 142.

@@ -18,12 +18,15 @@ public enum Exceptions {
   /// with the (possibly changed) saved state.
   public typealias Handler = (ExceptionState) -> Bool
 
-  nonisolated(unsafe) static var handler: Handler? = nil
-  nonisolated(unsafe) static var sliceHandler: ((ExceptionState) -> Void)? = nil
+  // Read on every exception: one thread of control touches them at a time
+  // (upcalls are disabled while the handler runs), so the dynamic
+  // exclusivity checks (a runtime call per access) are off for them.
+  @exclusivity(unchecked) nonisolated(unsafe) static var handler: Handler? = nil
+  @exclusivity(unchecked) nonisolated(unsafe) static var sliceHandler: ((ExceptionState) -> Void)? = nil
   /// Slice-start upcalls received (vector `ExceptionSlot.sliceStart`).
-  nonisolated(unsafe) public internal(set) static var sliceStarts: UInt64 = 0
+  @exclusivity(unchecked) nonisolated(unsafe) public internal(set) static var sliceStarts: UInt64 = 0
   nonisolated(unsafe) public internal(set) static var isRegistered = false
-  nonisolated(unsafe) public internal(set) static var count: UInt64 = 0
+  @exclusivity(unchecked) nonisolated(unsafe) public internal(set) static var count: UInt64 = 0
 
   /// Makes `handler` the one that sees every exception; registers the upcall
   /// with the kernel the first time (one frame for the shared page, plus the

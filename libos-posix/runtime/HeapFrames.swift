@@ -83,16 +83,9 @@ public struct HeapFrames: HeapGrowth {
       let result = entries.span.withUnsafeBufferPointer {
         Exo.mapBatchOutcome(UnsafeBufferPointer(rebasing: $0[mapped..<taken]))
       }
-      switch result.error {
-      case nil:
-        mapped = taken
-      case .needTable?:
-        // Not expected (the table is in), and the call then names the level,
-        // not the entry: undo the whole batch but its first page.
-        for i in mapped..<taken { try? Exo.unmap(entries[i].address) }
-      case _?:
-        mapped += min(max(result.mapped, 0), taken - mapped)
-      }
+      // On any error (need_table included) the result is the failing
+      // entry's index: the entries before it are mapped.
+      mapped = result.error == nil ? taken : mapped + min(max(result.mapped, 0), taken - mapped)
     }
     for i in mapped..<taken { try? Exo.frameFree(FrameCapability(raw: entries[i].capability)) }
     dataFrames += mapped

@@ -106,6 +106,13 @@ public enum Exo {
     return (Int(value), status == 0 ? nil : (ExoError(rawValue: status) ?? .badArgument))
   }
 
+  /// Lowers `env`'s frame quota to `frames` (itself, or an env started after
+  /// this one); returns how many frames it was asked to give back within
+  /// `turns` of its turns.
+  public static func quotaLower(_ env: EnvID, frames: UInt64, turns: UInt64) throws(ExoError) -> UInt64 {
+    try call(.quotaLower, UInt64(env.raw), frames, turns)
+  }
+
   /// Registers (or, with entry 0, removes) the exception upcall.
   public static func setExceptionHandler(entry: UInt64, stack: UInt64, shared: UInt64, flags: UInt64 = 0)
     throws(ExoError)

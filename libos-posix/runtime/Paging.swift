@@ -37,6 +37,9 @@ public enum Paging {
   }
 
   static func handleException(_ state: ExceptionState) -> Bool {
+    // A fault is the pager's moment to see a revocation request: the word
+    // in the shared page costs one load.
+    if Reclaim.requested > 0 { _ = honourReclaim() }
     if let fault = state.pageFault, pager != nil, pager!.resolve(fault) { return true }
     if let fallback { return fallback(state) }
     return false
@@ -57,6 +60,17 @@ public enum Paging {
   public static func mprotect(_ address: UnsafeMutableRawPointer, length: UInt64, protection: Protection) throws(VMError) {
     guard pager != nil else { throw .invalidArgument }
     try pager!.mprotect(UInt64(UInt(bitPattern: address)), length: length, protection: protection)
+  }
+
+  /// Meets the kernel's request for frames by evicting pages, and forgets
+  /// pages whose frames the kernel took by force (their bytes are gone;
+  /// they read as zero). Returns how many frames were given back.
+  public static func honourReclaim() -> Int {
+    guard pager != nil else { return 0 }
+    Reclaim.takeLosses { loss in _ = pager!.forget(repossessed: loss.capability) }
+    let asked = Reclaim.requested
+    guard asked > 0 else { return 0 }
+    return pager!.giveBack(Int(min(asked, UInt64(Int.max))))
   }
 
   public static var statistics: PagerStatistics { pager?.statistics ?? PagerStatistics() }
