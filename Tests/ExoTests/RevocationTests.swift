@@ -66,7 +66,7 @@ final class RevocationTests: XCTestCase {
     var owners = [UInt16](repeating: 0, count: capacity)
     var stack = [UInt32](repeating: 0, count: capacity)
     var generations = [UInt16](repeating: 0, count: capacity)
-    var uses = [UInt16](repeating: 0, count: capacity)
+    var uses = [UInt32](repeating: 0, count: capacity)
     var slots = [Grant](repeating: Grant(frame: Frame(number: 0), owner: EnvID(1), grantee: EnvID(1), rights: .readOnly), count: 64)
     var used = [Bool](repeating: false, count: 64)
     for seed in 1...60 {
