@@ -56,6 +56,10 @@ struct Env {
   var pendingEvents: UInt64 = 0
   var eventSenders: UInt64 = 0
   var wakeAt: UInt64 = 0
+  /// Upcall on each event delivery (`event_listen` flag).
+  var eventUpcalls = false
+  /// Its timers (`timer_arm`).
+  var timers = EnvTimers()
   /// Bytes from a bound input device, not yet read (`console_read`).
   var input = InlineArray<256, UInt8>(repeating: 0)
   var inputStart = 0

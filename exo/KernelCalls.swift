@@ -56,7 +56,7 @@ enum KernelCalls {
       case .frameGrant: try MemoryCalls.frameGrant(env, a.0, a.1, a.2)
       case .frameRevoke: try MemoryCalls.frameRevoke(env, a.0, a.1)
       case .pctListen: try ControlTransfer.listen(env, a.0, a.1, a.2)
-      case .eventListen: Events.listen(env, a.0)
+      case .eventListen: try Events.listen(env, a.0, a.1)
       case .eventSignal: try Events.signal(env, a.0, a.1)
       case .irqBind: try Devices.bind(env, a.0)
       case .consoleRead: return .success(try Devices.consoleRead(env, a.0, a.1))
@@ -64,6 +64,8 @@ enum KernelCalls {
       case .netBind: return .success(try Network.bind(env, a.0, a.1))
       case .netUnbind: try Network.unbind(env, a.0)
       case .netSend: try Network.send(env, a.0, a.1)
+      case .timerArm: return .success(try Timers.arm(env, a.0, a.1, a.2))
+      case .timerCancel: try Timers.cancel(env, a.0)
       case .exit, .yield, .pctCall, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
       }
       return .success(0)

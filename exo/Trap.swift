@@ -73,7 +73,7 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   }
   switch after {
   case .resume:
-    if vector == LocalAPIC.timerVector { startSlice(env) }
+    if vector == LocalAPIC.timerVector && SliceVector.sliceBegan { startSlice(env) }
     enterContext(env)
   case .upcall: UserMode.returnToCaller(registers)
   case .transfer(let target): enterContext(target)
@@ -133,6 +133,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   MemoryCalls.unregisterHandler(env)
   MemoryCalls.endGrants(of: env)
   ControlTransfer.endCalls(of: env)
+  Timers.cancelAll(env)
   Devices.unbind(env)
   Network.detach(env)
   _ = frameTable.releaseAll(of: env.pointee.id)
@@ -162,12 +163,21 @@ func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
 /// its libOS picks which of its threads runs. With upcalls disabled (it was
 /// handling an upcall) it resumes where it stopped, and nothing is lost.
 func startSlice(_ env: UnsafeMutablePointer<Env>) {
-  guard env.pointee.sliceUpcalls, !env.pointee.inActivation, env.pointee.exceptionEntry != 0 else { return }
+  guard env.pointee.sliceUpcalls else { return }
+  upcallMain(env, vector: ExceptionSlot.sliceStart)
+}
+
+/// Sends the env's main context to its handler with `vector`, the context
+/// saved in the shared page, when its upcalls are enabled. Not in an
+/// activation, nor while the main context waits for a reply (the reply's
+/// registers would be lost); a refused upcall leaves the context as it was.
+func upcallMain(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
+  guard !env.pointee.inActivation, env.pointee.waitingOn == nil, env.pointee.exceptionEntry != 0 else { return }
   let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)
   guard shared.load(fromByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self) == 0 else { return }
   let registers = env.pointee.registers
   registers.pointee.save(into: shared)
-  shared.storeBytes(of: ExceptionSlot.sliceStart, toByteOffset: ExceptionSlot.vector, as: UInt64.self)
+  shared.storeBytes(of: vector, toByteOffset: ExceptionSlot.vector, as: UInt64.self)
   shared.storeBytes(of: 0, toByteOffset: ExceptionSlot.error, as: UInt64.self)
   shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
   registers.pointee.redirect(

@@ -34,6 +34,8 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case netBind = 23
   case netUnbind = 24
   case netSend = 25
+  case timerArm = 26
+  case timerCancel = 27
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -223,10 +225,13 @@ extension KernelCall {
     case .eventListen:
       return KernelCallSpec(
         name: "event_listen",
-        summary: "Name the envs that may signal the caller (a bit per env id); signals from others are refused.",
-        arguments: [KernelCallArgument(name: "senders", meaning: "bit i set: env i may signal")],
+        summary: "Name the envs that may signal the caller (a bit per env id); signals from others are refused. With flag 1, each delivery (a signal, a timer, a bound device) also upcalls the env's exception handler with vector 0x101 (EventSlot.delivery) when its upcalls are enabled and its main context is the one to run; the slot holds the interrupted context, as for a slice-start upcall.",
+        arguments: [
+          KernelCallArgument(name: "senders", meaning: "bit i set: env i may signal"),
+          KernelCallArgument(name: "flags", meaning: "1 = upcall on delivery"),
+        ],
         result: "0",
-        errors: [])
+        errors: [.badArgument])
     case .eventSignal:
       return KernelCallSpec(
         name: "event_signal",
@@ -298,6 +303,24 @@ extension KernelCall {
         ],
         result: "0",
         errors: [.noDevice, .badLength, .badAddress, .spoofed, .busy])
+    case .timerArm:
+      return KernelCallSpec(
+        name: "timer_arm",
+        summary: "Arm one of the caller's timers (at most 4): when the TSC reaches the deadline the kernel delivers the event bit as any event (pending word, the shared page's event counter, bits and interrupt TSC, and an upcall if asked for with event_listen); a CPU that halts wakes for the earliest deadline. A periodic timer then moves to its next deadline; periods missed meanwhile are merged.",
+        arguments: [
+          KernelCallArgument(name: "deadline", meaning: "TSC value (the time page's base), non-zero, at most one hour ahead; a past one fires at once"),
+          KernelCallArgument(name: "period", meaning: "0 = one-shot, else TSC ticks from 50 µs to one hour"),
+          KernelCallArgument(name: "bit", meaning: "0 to 63: the event bit it sets"),
+        ],
+        result: "the timer's id (for timer_cancel)",
+        errors: [.badArgument, .tableFull])
+    case .timerCancel:
+      return KernelCallSpec(
+        name: "timer_cancel",
+        summary: "Disarm one of the caller's timers; a bit it already delivered stays pending.",
+        arguments: [KernelCallArgument(name: "timer", meaning: "an id timer_arm returned, still armed")],
+        result: "0",
+        errors: [.badArgument])
     }
   }
 }

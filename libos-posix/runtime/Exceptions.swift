@@ -20,6 +20,7 @@ public enum Exceptions {
 
   nonisolated(unsafe) static var handler: Handler? = nil
   nonisolated(unsafe) static var sliceHandler: ((ExceptionState) -> Void)? = nil
+  nonisolated(unsafe) static var eventHandler: ((ExceptionState) -> Void)? = nil
   /// Slice-start upcalls received (vector `ExceptionSlot.sliceStart`).
   nonisolated(unsafe) public internal(set) static var sliceStarts: UInt64 = 0
   nonisolated(unsafe) public internal(set) static var isRegistered = false
@@ -76,6 +77,10 @@ func exceptionDispatch(_ page: UnsafeMutableRawPointer) {
   if state.vector == ExceptionSlot.sliceStart {
     Exceptions.sliceStarts &+= 1
     Exceptions.sliceHandler?(state)
+    return
+  }
+  if state.vector == EventSlot.delivery {
+    Exceptions.eventHandler?(state)
     return
   }
   Exceptions.count &+= 1

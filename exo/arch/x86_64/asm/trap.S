@@ -113,6 +113,10 @@ exception_common:
  * takes over. A trap in ring 0 stays on the stack it came in on. */
 trap_common:
   SAVE_REGISTERS
+  rdtsc                           /* when the interrupt came in: event stamps */
+  shlq $32, %rdx
+  orq %rdx, %rax
+  movq %rax, interrupt_tsc(%rip)
 trap_saved:
   cld
   movq %rsp, %rdi
@@ -256,6 +260,9 @@ syscall_user_rsp:
   .skip 8
 .globl entry_frame_top
 entry_frame_top:
+  .skip 8
+.globl interrupt_tsc
+interrupt_tsc:
   .skip 8
 /* The running env's exception upcall (UserMode.swift keeps these current):
  * its shared page through the direct map (0: no handler), the handler's

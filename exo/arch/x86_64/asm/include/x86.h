@@ -76,6 +76,7 @@ static inline void x86_set_upcall(uint64_t shared, uint64_t entry, uint64_t stac
   upcall_shared = shared ? shared : (uint64_t)&upcall_none; upcall_entry = entry; upcall_stack = stack; upcall_argument = argument;
 }
 static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry_tsc; return kernel_entry_tsc; }
+static inline uint64_t x86_interrupt_tsc(void) { extern uint64_t interrupt_tsc; return interrupt_tsc; }
 
 
 X86_SYMBOL(x86_idt_address, idt_table)

@@ -1,0 +1,41 @@
+// Boot tests of the CPU issue's later parts: per-env timers (deadlines,
+// periods, the shared page's event counter, the delivery upcall, hostile
+// arguments) beside another env, and asynchronous protected control
+// transfer. The apps check their own figures against the kernel's time
+// page; the test asserts on their lines and the boot's verdict.
+import ExoHost
+import Foundation
+import XCTest
+
+final class CPUBootTests: XCTestCase {
+  private static let prepared: Result<BootBench, any Error> = Result {
+    try BootBench.prepare(apps: ["sleeper", "counter", "pct"])
+  }
+
+  private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
+
+  /// Under -icount the TSC counts instructions, so "on time" is exact: the
+  /// app's own checks (never early, at most five slices late) all pass while
+  /// `counter` takes turns beside it, and every hostile argument is refused.
+  func testTimerEventsArriveOnTimeAndHostileArgumentsAreRefused() throws {
+    let result = try prepared().boot(["sleeper:timers", "counter"], accel: .icount)
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[sleeper:1] timers: all checks passed"), log)
+    XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    let checks = result.lines.filter { $0.hasPrefix("[sleeper:1] ok ") }
+    XCTAssertEqual(checks.count, 29, log)
+    for expected in [
+      "[sleeper:1] ok the one-shot timer does not fire early",
+      "[sleeper:1] ok a fifth is refused with table_full",
+      "[sleeper:1] ok bit 64 is refused",
+      "[sleeper:1] ok a deadline two hours ahead is refused",
+      "[sleeper:1] ok the delivery upcalls the handler while the env spins",
+    ] {
+      XCTAssertTrue(result.lines.contains(expected), "\(expected)\n\(log)")
+    }
+    XCTAssertTrue(result.lines.contains("[counter:2] count 5"), log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+}
