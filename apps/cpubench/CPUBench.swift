@@ -2,7 +2,8 @@
 // deltas (guest instructions under icount): a null kernel call, a thread
 // switch inside the libOS (one yield from a thread to the next) under
 // round-robin and stride, and, when booted beside `pct:server`, a protected
-// control transfer round trip. The last line is the evaluation's JSON.
+// control transfer round trip, and the event delivery latency (a timer's
+// interrupt to the env's upcall). The last line is the evaluation's JSON.
 import LibOSRuntime
 import UserArch
 
@@ -21,8 +22,7 @@ struct CPUBench {
     results.append(("thread_switch", threadSwitch(.roundRobin)))
     results.append(("thread_switch_stride", threadSwitch(.stride)))
     if let pct = pctRoundTrip() { results.append(("pct_round_trip", pct)) }
-    // Added once the kernel offers it (issue 4), never before:
-    //   "event_latency": from a bound interrupt to the env's event upcall.
+    results.append(("event_latency", eventLatency()))
 
     print("cpubench: rdtsc pair \(Samples.overhead) \(Benchmark.accel.unit.description) subtracted")
     Benchmark.report("cpubench", results)
@@ -52,6 +52,39 @@ struct CPUBench {
       print("cpubench: no pct:server after this env (error \(error.name.description)); pct_round_trip left out")
       return nil
     }
+  }
+
+  nonisolated(unsafe) static var latencies = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
+  nonisolated(unsafe) static var latencyCount = 0
+
+  /// A periodic timer (the shortest period the kernel allows) interrupts
+  /// this env while it spins; each sample runs from the kernel's TSC stamp
+  /// at the interrupt's entry (in the shared page) to the first instruction
+  /// of the libOS's event handler that can read the TSC: the kernel's timer
+  /// path, the event's delivery, the return to ring 3 and the upcall entry.
+  /// Run last, when the PCT server has exited, so no other env's turn lies
+  /// between an interrupt and its upcall.
+  static func eventLatency() -> Benchmark.Result {
+    let samples = 200
+    do throws(ExoError) {
+      try Events.onDelivery { _ in
+        let now = exo_rdtsc()
+        if latencyCount < samples {
+          latencies[latencyCount] = now &- Events.latestStamp
+          latencyCount += 1
+        }
+      }
+      let period = Time.ticks(microseconds: 50)
+      let timer = try Exo.timerArm(deadline: exo_rdtsc() + period, period: period, bit: 1)
+      while latencyCount < samples {}
+      try Exo.timerCancel(timer)
+    } catch {
+      print("cpubench: event timer failed: error \(error.name.description)")
+      Exo.exit(1)
+    }
+    var s = Samples(capacity: samples)
+    for i in 0..<samples { s.add(0, latencies[i]) }
+    return s.summary()
   }
 
   /// Two threads yield to each other; each sample runs from just before one
