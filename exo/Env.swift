@@ -38,8 +38,10 @@ struct Env {
   var pctEntry: UInt64 = 0
   var pctStack: UInt64 = 0
   var pctCallers: UInt64 = 0
-  /// The caller this env's activation is serving, if any.
+  /// The caller this env's activation is serving, if any, and whether that
+  /// caller sent the call asynchronously (`pct_send`: no one waits for the reply).
   var serving: EnvID? = nil
+  var servingAsync = false
   /// The callee this env's main context waits on in a synchronous call.
   var waitingOn: EnvID? = nil
   var line = ConsoleLine()

@@ -143,7 +143,9 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
 
 /// The env whose turn in the slice vector it is. Its main context runs,
 /// unless it waits in a synchronous call: then the callee's activation runs
-/// in its turn, on its slices.
+/// in its turn, on its slices. An activation serving an asynchronous call
+/// that outlasted its sender's turn runs in the callee's own turns, before
+/// its main context.
 nonisolated(unsafe) var turnOwner: UnsafeMutablePointer<Env>? = nil
 
 func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
@@ -151,6 +153,10 @@ func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
   if let callee = owner.pointee.waitingOn {
     envTable[callee].pointee.useActivation()
     enterContext(envTable[callee])
+  }
+  if owner.pointee.servingAsync {
+    owner.pointee.useActivation()
+    enterContext(owner)
   }
   owner.pointee.useMain()
   startSlice(owner)

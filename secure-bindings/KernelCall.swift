@@ -36,6 +36,7 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case netSend = 25
   case timerArm = 26
   case timerCancel = 27
+  case pctSend = 28
 }
 
 /// One argument of a kernel call, as the reference page shows it.
@@ -303,6 +304,18 @@ extension KernelCall {
         ],
         result: "0",
         errors: [.noDevice, .badLength, .badAddress, .spoofed, .busy])
+    case .pctSend:
+      return KernelCallSpec(
+        name: "pct_send",
+        summary: "Asynchronous protected control transfer: move the CPU to the callee's entry with three words, as pct_call does, but the caller does not wait: its call has returned 0 when it next runs. The callee's pct_reply then drops the word and the turn goes on with its owner (the sender, or, if the activation outlasted the sender's turn, the callee, whose turns run the activation before its main context).",
+        arguments: [
+          KernelCallArgument(name: "env", meaning: "the callee's env id"),
+          KernelCallArgument(name: "word0", meaning: "passed in RSI"),
+          KernelCallArgument(name: "word1", meaning: "passed in RDX"),
+          KernelCallArgument(name: "word2", meaning: "passed in RCX"),
+        ],
+        result: "0",
+        errors: [.noSuchEnv, .badCapability, .busy])
     case .timerArm:
       return KernelCallSpec(
         name: "timer_arm",

@@ -38,4 +38,32 @@ final class CPUBootTests: XCTestCase {
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
     XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
   }
+
+  /// Asynchronous protected control transfer: each send runs the server's
+  /// activation before it returns (the server signals back from it), one
+  /// longer than the sender's slice finishes in the server's own turn, and
+  /// sending to itself, an unknown env, one that stopped listening or one
+  /// that exited is refused as a call is.
+  func testAsynchronousSendsRunTheCalleeAndAreRefusedAsCallsAre() throws {
+    let result = try prepared().boot(["pct:client", "pct:server"])
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    for expected in [
+      "100 sends ran the server before returning",
+      "a send whose activation outlasts the turn returns",
+      "its activation finishes in the server's turn and signals",
+      "sending to itself is refused",
+      "sending to an unknown env is refused",
+      "sending to env 0 is refused",
+      "sending to an env that no longer listens is refused",
+      "sending to an exited env is refused",
+      "a call after the sends is answered",
+    ] {
+      XCTAssertTrue(result.lines.contains("[pct:1] ok \(expected)"), "\(expected)\n\(log)")
+    }
+    XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    XCTAssertTrue(result.lines.contains("[pct:2] served 1104 calls"), log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
 }

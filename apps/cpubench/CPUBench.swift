@@ -2,7 +2,8 @@
 // deltas (guest instructions under icount): a null kernel call, a thread
 // switch inside the libOS (one yield from a thread to the next) under
 // round-robin and stride, and, when booted beside `pct:server`, a protected
-// control transfer round trip, and the event delivery latency (a timer's
+// control transfer round trip (pct_call, and pct_send, which does not wait
+// for the reply), and the event delivery latency (a timer's
 // interrupt to the env's upcall). The last line is the evaluation's JSON.
 import LibOSRuntime
 import UserArch
@@ -21,7 +22,10 @@ struct CPUBench {
     results.append(("null_call", Benchmark.nullCall(runs: runs)))
     results.append(("thread_switch", threadSwitch(.roundRobin)))
     results.append(("thread_switch_stride", threadSwitch(.stride)))
-    if let pct = pctRoundTrip() { results.append(("pct_round_trip", pct)) }
+    if let pct = pctRoundTrip() {
+      results.append(("pct_round_trip", pct.call))
+      results.append(("pct_send_round_trip", pct.send))
+    }
     results.append(("event_latency", eventLatency()))
 
     print("cpubench: rdtsc pair \(Samples.overhead) \(Benchmark.accel.unit.description) subtracted")
@@ -32,7 +36,9 @@ struct CPUBench {
   /// when that env is `pct:server` (boot `cpubench:icount pct:server`):
   /// call, the server's activation, its reply, the return. Without a server
   /// the metric is left out, and the line says why.
-  static func pctRoundTrip() -> Benchmark.Result? {
+  /// The same with `pct_send`: the server's activation runs and ends with
+  /// its reply word dropped, and the send returns.
+  static func pctRoundTrip() -> (call: Benchmark.Result, send: Benchmark.Result)? {
     let server = EnvID(App.envID.raw + 1)
     do throws(ExoError) {
       guard try Exo.pctCall(server, 1, 2, 3) == 6 else {
@@ -46,8 +52,15 @@ struct CPUBench {
         let t1 = exo_rdtsc()
         s.add(t0, t1)
       }
+      var sends = Samples(capacity: runs)
+      for i in 0..<UInt64(runs) {
+        let t0 = exo_rdtsc()
+        try Exo.pctSend(server, i)
+        let t1 = exo_rdtsc()
+        sends.add(t0, t1)
+      }
       _ = try Exo.pctCall(server, 0xdead)  // pct:server's word for "quit"
-      return s.summary()
+      return (s.summary(), sends.summary())
     } catch {
       print("cpubench: no pct:server after this env (error \(error.name.description)); pct_round_trip left out")
       return nil

@@ -2,13 +2,20 @@
 // call with the sum of its words and quits when a call says so; `pct:client`
 // calls the env after it (boot them as `pct:client pct:server`), checks
 // every reply, and checks the errors for calling itself, an unknown env, an
-// env that stopped listening, and an exited one.
+// env that stopped listening, and an exited one. It also sends asynchronous
+// calls (`pct_send`): the server's activation runs before the send returns
+// and signals the client the word it was sent; the same errors hold.
 import LibOSRuntime
 import UserArch
 
 @main
 struct PCT {
   static let quit: UInt64 = 0xdead
+  /// A call whose first word is this asks the server to signal the caller
+  /// with the second word as event bits.
+  static let signalBack: UInt64 = 0x516
+  /// The same after spinning 3 ms, longer than the sender's slice.
+  static let spinThenSignal: UInt64 = 0x517
 
   nonisolated(unsafe) static var served: UInt64 = 0
   nonisolated(unsafe) static var quitting = false
@@ -19,8 +26,13 @@ struct PCT {
 
   static func serve() {
     do throws(ExoError) {
-      try Transfers.listen(callers: ~0) { _, w0, w1, w2 in
+      try Transfers.listen(callers: ~0) { caller, w0, w1, w2 in
         served &+= 1
+        if w0 == spinThenSignal {
+          let end = exo_rdtsc() + Time.ticks(microseconds: 3000)
+          while exo_rdtsc() < end {}
+        }
+        if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(caller, bits: w1) }
         if w0 == quit {
           // Stop accepting calls now; the main context exits when it next runs.
           try? Exo.pctListen(entry: 0, stack: 0, callers: 0)
@@ -52,6 +64,53 @@ struct PCT {
     do throws(ExoError) { return .success(try Exo.pctCall(EnvID(env), w0, w1, w2)) } catch { return .failure(error) }
   }
 
+  /// A send; while the server is still in the activation of an earlier one
+  /// (a timer can end a turn between its signal and its reply) the answer
+  /// is `busy`, and the client gives the server the CPU and sends again.
+  static func send(_ env: UInt16, _ w0: UInt64, _ w1: UInt64 = 0) -> Result<UInt64, ExoError> {
+    for _ in 0..<100 {
+      do throws(ExoError) {
+        try Exo.pctSend(EnvID(env), w0, w1)
+        return .success(0)
+      } catch {
+        guard error == .busy else { return .failure(error) }
+        Exo.yield()
+      }
+    }
+    return .failure(.busy)
+  }
+
+  /// Asynchronous calls: each send's activation signals the bits back, and
+  /// they are pending the moment the send returns (the callee ran first,
+  /// in this env's turn); no reply word comes back.
+  static func sends(me: UInt16, server: UInt16) {
+    Exo.eventListen(senders: 1 << UInt64(server))
+    var late = 0
+    for i: UInt64 in 0..<100 {
+      let bits: UInt64 = 1 << (i % 64)
+      if send(server, signalBack, bits) != .success(0) { wrong += 1 }
+      if (try? Exo.eventWait(microseconds: 1)) != bits { late += 1 }
+    }
+    expect("100 sends ran the server before returning", late == 0 ? .success(0) : .failure(.busy), .success(0))
+    expect("sending to itself is refused", send(me, 1), .failure(.noSuchEnv))
+    expect("sending to an unknown env is refused", send(99, 1), .failure(.noSuchEnv))
+    expect("sending to env 0 is refused", send(0, 1), .failure(.noSuchEnv))
+    // An activation longer than the sender's slice: the timer ends the
+    // sender's turn inside it, the sender runs on (its send has returned),
+    // and the activation finishes in the server's own turn.
+    let t0 = exo_rdtsc()
+    expect("a send whose activation outlasts the turn returns", send(server, spinThenSignal, 0x40), .success(0))
+    let bits = (try? Exo.eventWait(microseconds: 0)) ?? 0
+    expect("its activation finishes in the server's turn and signals", bits == 0x40 ? .success(0) : .failure(.busy), .success(0))
+    print("long send: signalled after \((exo_rdtsc() - t0) * 1000 / Time.ticks(microseconds: 1000)) us")
+    var after = call(server, 2, 3)
+    for _ in 0..<100 where after == .failure(.busy) {
+      Exo.yield()
+      after = call(server, 2, 3)
+    }
+    expect("a call after the sends is answered", after, .success(5))
+  }
+
   static func client() {
     let me = App.envID.raw
     let server = me + 1
@@ -70,13 +129,16 @@ struct PCT {
     print("1000 calls answered; fastest round trip \(best) tsc ticks")
     expect("calling itself is refused", call(me, 1), .failure(.noSuchEnv))
     expect("calling an unknown env is refused", call(99, 1), .failure(.noSuchEnv))
+    sends(me: me, server: server)
     expect("the quit call is answered", call(server, quit), .success(quit))
     // The server has stopped listening but has not run since: still alive.
     expect("calling an env that no longer listens is refused", call(server, 1), .failure(.badCapability))
+    expect("sending to an env that no longer listens is refused", send(server, 1), .failure(.badCapability))
     calls += 2
     // Let the server see `quitting` and exit, then call it again.
     for _ in 0..<4 { Exo.yield() }
     expect("calling an exited env is refused", call(server, 1), .failure(.noSuchEnv))
+    expect("sending to an exited env is refused", send(server, 1), .failure(.noSuchEnv))
     if wrong == 0 {
       print("pct: all \(calls) calls and refusals as expected")
       Exo.exit(0)
