@@ -31,7 +31,8 @@ enum AfterTrap {
 func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   guard let env = runningEnv else { panic("kernel call with no env running") }
   switch KernelCalls.dispatch(env) {
-  case .resume, .upcall: UserMode.returnToCaller(frame)
+  case .resume: UserMode.returnFromCall(frame)
+  case .upcall: UserMode.returnToCaller(frame)
   case .transfer(let target): enterContext(target)
   case .yield, .gone: endTurn()
   }
@@ -199,6 +200,7 @@ func enterContext(_ env: UnsafeMutablePointer<Env>) -> Never {
   }
   if runningEnv != env {
     runningEnv = env
+    UserMode.setRunningEnvID(UInt64(env.pointee.id.raw))
     publishUpcall(env)
   }
   SliceVector.arm(for: turnOwner ?? env)

@@ -49,7 +49,7 @@ final class CPUBootTests: XCTestCase {
     let log = result.lines.joined(separator: "\n")
     XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
     for expected in [
-      "100 sends ran the server before returning",
+      "100 sends each ran the server, which signalled back",
       "a send whose activation outlasts the turn returns",
       "its activation finishes in the server's turn and signals",
       "sending to itself is refused",
