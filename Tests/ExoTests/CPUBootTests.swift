@@ -1,7 +1,7 @@
 // Boot tests of the CPU issue's later parts: per-env timers (deadlines,
 // periods, the shared page's event counter, the delivery upcall, hostile
-// arguments) beside another env, and asynchronous protected control
-// transfer. The apps check their own figures against the kernel's time
+// arguments) beside another env, asynchronous protected control transfer,
+// and `exo boot`'s relay of its own stdin to the serial console. The apps check their own figures against the kernel's time
 // page; the test asserts on their lines and the boot's verdict.
 import ExoHost
 import Foundation
@@ -9,7 +9,7 @@ import XCTest
 
 final class CPUBootTests: XCTestCase {
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["sleeper", "counter", "pct"])
+    try BootBench.prepare(apps: ["sleeper", "counter", "pct", "echo"])
   }
 
   private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
@@ -65,5 +65,37 @@ final class CPUBootTests: XCTestCase {
     XCTAssertTrue(result.lines.contains("[pct:2] served 1104 calls"), log)
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
     XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+
+  /// What `exo boot` does with a terminal: its own stdin is relayed to the
+  /// guest's serial line as it arrives. Here this test process's stdin is a
+  /// pipe for the boot's length, written line by line while QEMU runs, as a
+  /// person would type (README: checked by hand through a pty with `script`).
+  func testStandardInputIsRelayedToTheSerialConsoleWhileTheBootRuns() throws {
+    let bench = try prepared()
+    var fds: [Int32] = [0, 0]
+    XCTAssertEqual(pipe(&fds), 0)
+    let saved = dup(STDIN_FILENO)
+    XCTAssertEqual(dup2(fds[0], STDIN_FILENO), STDIN_FILENO)
+    close(fds[0])
+    defer {
+      dup2(saved, STDIN_FILENO)
+      close(saved)
+    }
+    let writer = fds[1]
+    let typist = Thread {
+      for line in ["typed into a pipe", "and another", "quit"] {
+        Thread.sleep(forTimeInterval: 0.7)
+        _ = Array((line + "\n").utf8).withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+      }
+      close(writer)
+    }
+    typist.start()
+    let result = try bench.boot(["echo"], relayInput: true)
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(result.lines.contains("[echo:1] you typed: typed into a pipe"), log)
+    XCTAssertTrue(result.lines.contains("[echo:1] you typed: and another"), log)
+    XCTAssertTrue(result.lines.contains("[echo:1] quit after 2 lines"), log)
   }
 }
