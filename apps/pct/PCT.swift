@@ -19,12 +19,14 @@ struct PCT {
 
   nonisolated(unsafe) static var served: UInt64 = 0
   nonisolated(unsafe) static var quitting = false
+  nonisolated(unsafe) static var waitForSignal = false
 
   static func main() {
     if App.argumentIs("server") { serve() } else { client() }
   }
 
   static func serve() {
+    Exo.eventListen(senders: ~0)
     do throws(ExoError) {
       try Transfers.listen(callers: ~0) { caller, w0, w1, w2 in
         served &+= 1
@@ -34,7 +36,9 @@ struct PCT {
         }
         if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(caller, bits: w1) }
         if w0 == quit {
-          // Stop accepting calls now; the main context exits when it next runs.
+          // Stop accepting calls now; the main context exits when it next
+          // runs, or (second word 1) once the caller signals.
+          waitForSignal = w1 == 1
           try? Exo.pctListen(entry: 0, stack: 0, callers: 0)
           quitting = true
         }
@@ -44,8 +48,18 @@ struct PCT {
       print("pct_listen failed: error \(error.rawValue)")
       Exo.exit(2)
     }
+    // The shared page, where deliveries are counted (after listening: the
+    // client's first call comes after one yield).
+    do throws(ExoError) { try Exceptions.install { _ in false } } catch {
+      print("no shared page: error \(error.rawValue)")
+      Exo.exit(2)
+    }
     print("listening")
     while !quitting { Exo.yield() }
+    // Alive, runnable and no longer listening until the client has checked
+    // that (a timer may give this env the CPU at any point): the client
+    // signals when done, and the signal is counted in the shared page.
+    while waitForSignal && Events.count == 0 { Exo.yield() }
     print("served \(served) calls")
   }
 
@@ -134,13 +148,14 @@ struct PCT {
     expect("calling itself is refused", call(me, 1), .failure(.noSuchEnv))
     expect("calling an unknown env is refused", call(99, 1), .failure(.noSuchEnv))
     sends(me: me, server: server)
-    expect("the quit call is answered", call(server, quit), .success(quit))
+    expect("the quit call is answered", call(server, quit, 1), .success(quit + 1))
     // The server has stopped listening but has not run since: still alive.
     expect("calling an env that no longer listens is refused", call(server, 1), .failure(.badCapability))
     expect("sending to an env that no longer listens is refused", send(server, 1), .failure(.badCapability))
     calls += 2
     // Let the server see `quitting` and exit, then call it again.
-    for _ in 0..<4 { Exo.yield() }
+    try? Exo.eventSignal(EnvID(server), bits: 1)
+    for _ in 0..<100 where call(server, 1) != .failure(.noSuchEnv) { Exo.yield() }
     expect("calling an exited env is refused", call(server, 1), .failure(.noSuchEnv))
     expect("sending to an exited env is refused", send(server, 1), .failure(.noSuchEnv))
     if wrong == 0 {
