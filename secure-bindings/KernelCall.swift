@@ -60,6 +60,14 @@ extension KernelCall {
   /// The most pages one `unmap`/`protect` or entries one `map_batch` takes.
   public static let batchLimit: UInt64 = 512
 
+  /// What `pct_call` and `pct_send` take: the callee and three words.
+  private static let transferArguments = [
+    KernelCallArgument(name: "env", meaning: "the callee's env id"),
+    KernelCallArgument(name: "word0", meaning: "passed in RSI"),
+    KernelCallArgument(name: "word1", meaning: "passed in RDX"),
+    KernelCallArgument(name: "word2", meaning: "passed in RCX"),
+  ]
+
   public var spec: KernelCallSpec {
     switch self {
     case .consoleWrite:
@@ -208,12 +216,7 @@ extension KernelCall {
       return KernelCallSpec(
         name: "pct_call",
         summary: "Synchronous protected control transfer: move the CPU to the callee's entry with three words in registers, donating the rest of the caller's slice; the caller's main context waits and returns when the callee replies.",
-        arguments: [
-          KernelCallArgument(name: "env", meaning: "the callee's env id"),
-          KernelCallArgument(name: "word0", meaning: "passed in RSI"),
-          KernelCallArgument(name: "word1", meaning: "passed in RDX"),
-          KernelCallArgument(name: "word2", meaning: "passed in RCX"),
-        ],
+        arguments: Self.transferArguments,
         result: "the word the callee replied with",
         errors: [.noSuchEnv, .badCapability, .busy])
     case .pctReply:
@@ -308,12 +311,7 @@ extension KernelCall {
       return KernelCallSpec(
         name: "pct_send",
         summary: "Asynchronous protected control transfer: move the CPU to the callee's entry with three words, as pct_call does, but the caller does not wait: its call has returned 0 when it next runs. The callee's pct_reply then drops the word and the turn goes on with its owner (the sender, or, if the activation outlasted the sender's turn, the callee, whose turns run the activation before its main context).",
-        arguments: [
-          KernelCallArgument(name: "env", meaning: "the callee's env id"),
-          KernelCallArgument(name: "word0", meaning: "passed in RSI"),
-          KernelCallArgument(name: "word1", meaning: "passed in RDX"),
-          KernelCallArgument(name: "word2", meaning: "passed in RCX"),
-        ],
+        arguments: Self.transferArguments,
         result: "0",
         errors: [.noSuchEnv, .badCapability, .busy])
     case .timerArm:

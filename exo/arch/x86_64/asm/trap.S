@@ -19,6 +19,34 @@
   SAVE_REGISTERS_AFTER_RDX
 .endm
 
+/* trap_frame's registers back, RSP at the frame; RCX and R11 are popped
+ * (`popq`) or left behind (`skip`: SYSRET loads them from RIP and RFLAGS). */
+.macro RESTORE_REGISTERS rcx_r11
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  .ifc \rcx_r11, popq
+  popq %r11
+  .else
+  addq $8, %rsp
+  .endif
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  .ifc \rcx_r11, popq
+  popq %rcx
+  .else
+  addq $8, %rsp
+  .endif
+  popq %rbx
+  popq %rax
+.endm
+
 /* The rest of trap_frame's order, for a path that has pushed RAX..RDX itself. */
 .macro SAVE_REGISTERS_AFTER_RDX
   pushq %rsi
@@ -189,21 +217,7 @@ syscall_compat_entry:
 .globl exo_resume
 exo_resume:
   movq %rdi, %rsp
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
+  RESTORE_REGISTERS popq
   addq $16, %rsp                  /* vector, error code */
   iretq
 
@@ -215,21 +229,7 @@ exo_resume:
 .globl exo_sysret
 exo_sysret:
   movq %rdi, %rsp
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  addq $8, %rsp                   /* R11 */
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  addq $8, %rsp                   /* RCX */
-  popq %rbx
-  popq %rax
+  RESTORE_REGISTERS skip
   movq 16(%rsp), %rcx             /* RIP (after vector, error code) */
   movq 32(%rsp), %r11             /* RFLAGS */
   movq 40(%rsp), %rsp             /* RSP: NMIs have their own stack (IST) */
