@@ -38,8 +38,10 @@ struct Env {
   var pctEntry: UInt64 = 0
   var pctStack: UInt64 = 0
   var pctCallers: UInt64 = 0
-  /// The caller this env's activation is serving, if any.
+  /// The caller this env's activation is serving, if any, and whether that
+  /// caller sent the call asynchronously (`pct_send`: no one waits for the reply).
   var serving: EnvID? = nil
+  var servingAsync = false
   /// The callee this env's main context waits on in a synchronous call.
   var waitingOn: EnvID? = nil
   var line = ConsoleLine()
@@ -56,6 +58,10 @@ struct Env {
   var pendingEvents: UInt64 = 0
   var eventSenders: UInt64 = 0
   var wakeAt: UInt64 = 0
+  /// Upcall on each event delivery (`event_listen` flag).
+  var eventUpcalls = false
+  /// Its timers (`timer_arm`).
+  var timers = EnvTimers()
   /// Bytes from a bound input device, not yet read (`console_read`).
   var input = InlineArray<256, UInt8>(repeating: 0)
   var inputStart = 0

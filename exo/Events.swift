@@ -10,8 +10,10 @@ enum Events {
   /// Halts taken while every live env was blocked (reported at the end).
   nonisolated(unsafe) private(set) static var halts: UInt64 = 0
 
-  static func listen(_ env: EnvRef, _ senders: UInt64) {
+  static func listen(_ env: EnvRef, _ senders: UInt64, _ flags: UInt64) throws(CallFailure) {
+    guard flags & ~EventSlot.upcallFlag == 0 else { throw CallFailure(.badArgument) }
     env.pointee.eventSenders = senders
+    env.pointee.eventUpcalls = flags & EventSlot.upcallFlag != 0
   }
 
   static func signal(_ env: EnvRef, _ target: UInt64, _ bits: UInt64) throws(CallFailure) {
@@ -24,13 +26,22 @@ enum Events {
       throw CallFailure(.badCapability)
     }
     guard bits != 0 else { throw CallFailure(.badArgument) }
-    deliver(other, bits)
+    deliver(other, bits, stamp: Machine.tsc())
   }
 
-  /// Sets `bits` in the env's pending word and wakes it if it waits.
-  static func deliver(_ env: EnvRef, _ bits: UInt64) {
+  /// Sets `bits` in the env's pending word and wakes it if it waits; with a
+  /// shared page, counts the delivery there with its bits and `stamp` (the
+  /// TSC of the interrupt behind it), and upcalls if the env asked to.
+  static func deliver(_ env: EnvRef, _ bits: UInt64, stamp: UInt64 = Machine.interruptTSC) {
     env.pointee.pendingEvents |= bits
     if env.pointee.state == .blocked { wake(env) }
+    guard env.pointee.exceptionEntry != 0 else { return }
+    let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)
+    let count = shared.load(fromByteOffset: EventSlot.count, as: UInt64.self)
+    shared.storeBytes(of: bits, toByteOffset: EventSlot.bits, as: UInt64.self)
+    shared.storeBytes(of: stamp, toByteOffset: EventSlot.stamp, as: UInt64.self)
+    shared.storeBytes(of: count &+ 1, toByteOffset: EventSlot.count, as: UInt64.self)
+    if env.pointee.eventUpcalls { upcallMain(env, vector: EventSlot.delivery) }
   }
 
   /// `event_wait(timeout)`: takes pending events at once, or blocks the
@@ -78,7 +89,9 @@ enum Events {
       for i in 0..<envTable.count {
         let env = envTable.slots + i
         guard env.pointee.state == .blocked else { continue }
-        if env.pointee.wakeAt != 0 || Devices.holdsLine(env) || env.pointee.ringFrameCount > 0 {
+        if env.pointee.wakeAt != 0 || env.pointee.timers.isArmed || Devices.holdsLine(env)
+          || env.pointee.ringFrameCount > 0
+        {
           sleeper = true
         } else if waiter == nil {
           waiter = env
@@ -93,6 +106,7 @@ enum Events {
       }
       halts &+= 1
       SliceVector.idleTick()
+      Timers.fireDue()
       wakeExpired()
       if let next = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { return envTable[next] }
     }

@@ -29,9 +29,14 @@ enum KernelCalls {
         if case .yield = after { SliceVector.yielded() }
         return after
       } catch { return finish(env, .failure(error)) }
+    case .pctSend:
+      do throws(CallFailure) {
+        return .transfer(try ControlTransfer.call(env, a.0, (a.1, a.2, a.3), synchronous: false))
+      } catch { return finish(env, .failure(error)) }
     case .pctReply:
       do throws(CallFailure) {
-        return .transfer(try ControlTransfer.reply(env, a.0))
+        guard let next = try ControlTransfer.reply(env, a.0) else { return .yield }
+        return .transfer(next)
       } catch { return finish(env, .failure(error)) }
     default:
       return finish(env, perform(call, env, a))
@@ -56,7 +61,7 @@ enum KernelCalls {
       case .frameGrant: try MemoryCalls.frameGrant(env, a.0, a.1, a.2)
       case .frameRevoke: try MemoryCalls.frameRevoke(env, a.0, a.1)
       case .pctListen: try ControlTransfer.listen(env, a.0, a.1, a.2)
-      case .eventListen: Events.listen(env, a.0)
+      case .eventListen: try Events.listen(env, a.0, a.1)
       case .eventSignal: try Events.signal(env, a.0, a.1)
       case .irqBind: try Devices.bind(env, a.0)
       case .consoleRead: return .success(try Devices.consoleRead(env, a.0, a.1))
@@ -65,7 +70,9 @@ enum KernelCalls {
       case .netUnbind: try Network.unbind(env, a.0)
       case .netSend: return .success(try Network.send(env, a.0, a.1))
       case .quotaLower: return .success(try Revocation.lower(env, a.0, a.1, a.2))
-      case .exit, .yield, .pctCall, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
+      case .timerArm: return .success(try Timers.arm(env, a.0, a.1, a.2))
+      case .timerCancel: try Timers.cancel(env, a.0)
+      case .exit, .yield, .pctCall, .pctSend, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts
       }
       return .success(0)
     } catch {

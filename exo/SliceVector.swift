@@ -14,24 +14,63 @@ enum SliceVector {
   /// The env that had the CPU last, whose turn may still be going on.
   nonisolated(unsafe) private static var lastEnv: EnvID? = nil
 
-  static var ticksPerSlice: UInt32 {
-    UInt32(truncatingIfNeeded: min(UInt64(LocalAPIC.ticksPerMillisecond) * sliceMicroseconds / 1000, UInt64(UInt32.max)))
-  }
+  /// TSC at which the running slice ends, and at which the APIC timer is
+  /// set to interrupt: the slice's end or an env timer's deadline, whichever
+  /// comes first (exo/Timers.swift).
+  nonisolated(unsafe) private static var sliceEnd: UInt64 = 0
+  nonisolated(unsafe) private static var programmedFor: UInt64 = 0
+  /// Whether the latest timer interrupt began a slice (rather than serving
+  /// an env timer's deadline inside one).
+  nonisolated(unsafe) private(set) static var sliceBegan = false
+
+  static var tscPerSlice: UInt64 { LocalAPIC.tscPerMillisecond * sliceMicroseconds / 1000 }
 
   /// Called on every way back to an env: a new turn starts with a full
-  /// allowance, and the timer counts a fresh slice unless one is running.
+  /// allowance, and the timer counts a fresh slice unless one is running;
+  /// a timer armed meanwhile for an earlier deadline moves the interrupt.
   static func arm(for env: UnsafeMutablePointer<Env>) {
-    guard armedFor != env.pointee.id else { return }
+    if armedFor == env.pointee.id {
+      if Timers.earliest < programmedFor { program(until: sliceEnd) }
+      return
+    }
     if lastEnv != env.pointee.id { env.pointee.slicesLeft = env.pointee.slices }
-    LocalAPIC.startOneShot(ticks: ticksPerSlice)
+    sliceEnd = Machine.tsc() &+ tscPerSlice
+    program(until: sliceEnd)
     armedFor = env.pointee.id
     lastEnv = env.pointee.id
   }
 
-  /// The timer ended a slice of `env`: the env goes on if its turn has
-  /// slices left, else the next env's turn begins.
+  /// An env timer was armed: if it comes before the interrupt the APIC
+  /// waits for, the interrupt moves to it.
+  static func deadlineArmed() {
+    if armedFor != nil && Timers.earliest < programmedFor { program(until: sliceEnd) }
+  }
+
+  /// Sets the APIC to interrupt at `end` or at the earliest env timer.
+  private static func program(until end: UInt64) {
+    let now = Machine.tsc()
+    let target = min(end, Timers.earliest)
+    programmedFor = target
+    let delta = target > now ? min(target - now, tscPerSlice) : 0
+    let ticks = delta * UInt64(LocalAPIC.ticksPerMillisecond) / max(LocalAPIC.tscPerMillisecond, 1)
+    LocalAPIC.startOneShot(ticks: UInt32(truncatingIfNeeded: min(ticks, UInt64(UInt32.max))))
+  }
+
+  /// The timer interrupted `env`'s turn: env timers that passed deliver
+  /// their events; if the slice is not over (the interrupt was for a
+  /// deadline) the env goes on in it; else the env goes on if its turn has
+  /// slices left, or the next env's turn begins.
   static func expired(_ env: UnsafeMutablePointer<Env>) -> AfterTrap {
     LocalAPIC.endOfInterrupt()
+    Timers.fireDue()
+    // The APIC and TSC rates agree to the calibration's precision: an
+    // interrupt within 1/64 of a slice of its end is the end.
+    if armedFor != nil, Machine.tsc() &+ tscPerSlice / 64 < sliceEnd {
+      sliceBegan = false
+      program(until: sliceEnd)
+      return .resume
+    }
+    sliceBegan = true
     armedFor = nil
     Events.wakeExpired()
     if env.pointee.slicesLeft > 1 {
@@ -49,7 +88,7 @@ enum SliceVector {
   static func idleTick() {
     armedFor = nil
     lastEnv = nil
-    LocalAPIC.startOneShot(ticks: ticksPerSlice)
+    program(until: Machine.tsc() &+ tscPerSlice)
     idling = true
     Machine.idle()
     idling = false

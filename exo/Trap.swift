@@ -31,7 +31,8 @@ enum AfterTrap {
 func exoSyscall(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   guard let env = runningEnv else { panic("kernel call with no env running") }
   switch KernelCalls.dispatch(env) {
-  case .resume, .upcall: UserMode.returnToCaller(frame)
+  case .resume: UserMode.returnFromCall(frame)
+  case .upcall: UserMode.returnToCaller(frame)
   case .transfer(let target): enterContext(target)
   case .yield, .gone: endTurn()
   }
@@ -73,7 +74,7 @@ func exoTrap(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never {
   }
   switch after {
   case .resume:
-    if vector == LocalAPIC.timerVector { startSlice(env) }
+    if vector == LocalAPIC.timerVector && SliceVector.sliceBegan { startSlice(env) }
     enterContext(env)
   case .upcall: UserMode.returnToCaller(registers)
   case .transfer(let target): enterContext(target)
@@ -133,6 +134,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   MemoryCalls.unregisterHandler(env)
   MemoryCalls.endGrants(of: env)
   ControlTransfer.endCalls(of: env)
+  Timers.cancelAll(env)
   Devices.unbind(env)
   Network.detach(env)
   _ = frameTable.releaseAll(of: env.pointee.id)
@@ -142,7 +144,9 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
 
 /// The env whose turn in the slice vector it is. Its main context runs,
 /// unless it waits in a synchronous call: then the callee's activation runs
-/// in its turn, on its slices.
+/// in its turn, on its slices. An activation serving an asynchronous call
+/// that outlasted its sender's turn runs in the callee's own turns, before
+/// its main context.
 nonisolated(unsafe) var turnOwner: UnsafeMutablePointer<Env>? = nil
 
 func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
@@ -151,6 +155,10 @@ func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
   if let callee = owner.pointee.waitingOn {
     envTable[callee].pointee.useActivation()
     enterContext(envTable[callee])
+  }
+  if owner.pointee.servingAsync {
+    owner.pointee.useActivation()
+    enterContext(owner)
   }
   owner.pointee.useMain()
   startSlice(owner)
@@ -163,12 +171,21 @@ func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
 /// its libOS picks which of its threads runs. With upcalls disabled (it was
 /// handling an upcall) it resumes where it stopped, and nothing is lost.
 func startSlice(_ env: UnsafeMutablePointer<Env>) {
-  guard env.pointee.sliceUpcalls, !env.pointee.inActivation, env.pointee.exceptionEntry != 0 else { return }
+  guard env.pointee.sliceUpcalls else { return }
+  upcallMain(env, vector: ExceptionSlot.sliceStart)
+}
+
+/// Sends the env's main context to its handler with `vector`, the context
+/// saved in the shared page, when its upcalls are enabled. Not in an
+/// activation, nor while the main context waits for a reply (the reply's
+/// registers would be lost); a refused upcall leaves the context as it was.
+func upcallMain(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
+  guard !env.pointee.inActivation, env.pointee.waitingOn == nil, env.pointee.exceptionEntry != 0 else { return }
   let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)
   guard shared.load(fromByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self) == 0 else { return }
   let registers = env.pointee.registers
   registers.pointee.save(into: shared)
-  shared.storeBytes(of: ExceptionSlot.sliceStart, toByteOffset: ExceptionSlot.vector, as: UInt64.self)
+  shared.storeBytes(of: vector, toByteOffset: ExceptionSlot.vector, as: UInt64.self)
   shared.storeBytes(of: 0, toByteOffset: ExceptionSlot.error, as: UInt64.self)
   shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
   registers.pointee.redirect(
@@ -184,6 +201,7 @@ func enterContext(_ env: UnsafeMutablePointer<Env>) -> Never {
   }
   if runningEnv != env {
     runningEnv = env
+    UserMode.setRunningEnvID(UInt64(env.pointee.id.raw))
     publishUpcall(env)
   }
   SliceVector.arm(for: turnOwner ?? env)

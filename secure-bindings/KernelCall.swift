@@ -34,6 +34,9 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case netBind = 23
   case netUnbind = 24
   case netSend = 25
+  case timerArm = 26
+  case timerCancel = 27
+  case pctSend = 28
   case quotaLower = 30
 }
 
@@ -57,6 +60,14 @@ extension KernelCall {
   public static let consoleWriteLimit: UInt64 = 4096
   /// The most pages one `unmap`/`protect` or entries one `map_batch` takes.
   public static let batchLimit: UInt64 = 512
+
+  /// What `pct_call` and `pct_send` take: the callee and three words.
+  private static let transferArguments = [
+    KernelCallArgument(name: "env", meaning: "the callee's env id"),
+    KernelCallArgument(name: "word0", meaning: "passed in RSI"),
+    KernelCallArgument(name: "word1", meaning: "passed in RDX"),
+    KernelCallArgument(name: "word2", meaning: "passed in RCX"),
+  ]
 
   public var spec: KernelCallSpec {
     switch self {
@@ -206,12 +217,7 @@ extension KernelCall {
       return KernelCallSpec(
         name: "pct_call",
         summary: "Synchronous protected control transfer: move the CPU to the callee's entry with three words in registers, donating the rest of the caller's slice; the caller's main context waits and returns when the callee replies.",
-        arguments: [
-          KernelCallArgument(name: "env", meaning: "the callee's env id"),
-          KernelCallArgument(name: "word0", meaning: "passed in RSI"),
-          KernelCallArgument(name: "word1", meaning: "passed in RDX"),
-          KernelCallArgument(name: "word2", meaning: "passed in RCX"),
-        ],
+        arguments: Self.transferArguments,
         result: "the word the callee replied with",
         errors: [.noSuchEnv, .badCapability, .busy])
     case .pctReply:
@@ -224,10 +230,13 @@ extension KernelCall {
     case .eventListen:
       return KernelCallSpec(
         name: "event_listen",
-        summary: "Name the envs that may signal the caller (a bit per env id); signals from others are refused.",
-        arguments: [KernelCallArgument(name: "senders", meaning: "bit i set: env i may signal")],
+        summary: "Name the envs that may signal the caller (a bit per env id); signals from others are refused. With flag 1, each delivery (a signal, a timer, a bound device) also upcalls the env's exception handler with vector 0x101 (EventSlot.delivery) when its upcalls are enabled and its main context is the one to run; the slot holds the interrupted context, as for a slice-start upcall.",
+        arguments: [
+          KernelCallArgument(name: "senders", meaning: "bit i set: env i may signal"),
+          KernelCallArgument(name: "flags", meaning: "1 = upcall on delivery"),
+        ],
         result: "0",
-        errors: [])
+        errors: [.badArgument])
     case .eventSignal:
       return KernelCallSpec(
         name: "event_signal",
@@ -299,6 +308,31 @@ extension KernelCall {
         ],
         result: "how many of the env's sends, counted from its first, the device has finished reading",
         errors: [.noDevice, .badLength, .badAddress, .spoofed, .busy])
+    case .pctSend:
+      return KernelCallSpec(
+        name: "pct_send",
+        summary: "Asynchronous protected control transfer: move the CPU to the callee's entry with three words, as pct_call does, but the caller does not wait: its call has returned 0 when it next runs. The callee's pct_reply then drops the word and the turn goes on with its owner (the sender, or, if the activation outlasted the sender's turn, the callee, whose turns run the activation before its main context).",
+        arguments: Self.transferArguments,
+        result: "0",
+        errors: [.noSuchEnv, .badCapability, .busy])
+    case .timerArm:
+      return KernelCallSpec(
+        name: "timer_arm",
+        summary: "Arm one of the caller's timers (at most 4): when the TSC reaches the deadline the kernel delivers the event bit as any event (pending word, the shared page's event counter, bits and interrupt TSC, and an upcall if asked for with event_listen); a CPU that halts wakes for the earliest deadline. A periodic timer then moves to its next deadline; periods missed meanwhile are merged.",
+        arguments: [
+          KernelCallArgument(name: "deadline", meaning: "TSC value (the time page's base), non-zero, at most one hour ahead; a past one fires at once"),
+          KernelCallArgument(name: "period", meaning: "0 = one-shot, else TSC ticks from 50 µs to one hour"),
+          KernelCallArgument(name: "bit", meaning: "0 to 63: the event bit it sets"),
+        ],
+        result: "the timer's id (for timer_cancel)",
+        errors: [.badArgument, .tableFull])
+    case .timerCancel:
+      return KernelCallSpec(
+        name: "timer_cancel",
+        summary: "Disarm one of the caller's timers; a bit it already delivered stays pending.",
+        arguments: [KernelCallArgument(name: "timer", meaning: "an id timer_arm returned, still armed")],
+        result: "0",
+        errors: [.badArgument])
     case .quotaLower:
       return KernelCallSpec(
         name: "quota_lower",

@@ -36,12 +36,13 @@ struct BootBench: Sendable {
 
   /// Links `apps` (each `NAME[:ARG][@SLICES]`) into their slots and boots
   /// them under TCG (plain, or with -icount for exact instruction budgets)
-  /// with a hard 60 s timeout; the serial console reads `input`, or nothing.
-  func boot(_ apps: [String], accel: Accel = .tcg, input: String? = nil) throws -> BootResult {
+  /// with a hard 60 s timeout; the serial console reads `input`, this
+  /// process's stdin as `exo boot` relays it, or nothing.
+  func boot(_ apps: [String], accel: Accel = .tcg, input: String? = nil, relayInput: Bool = false) throws -> BootResult {
     let choices = try apps.map { try AppChoice.parse($0) }
     let plan = try BootPlan(root: root, catalog: catalog, apps: choices, accel: accel)
     try builder.link(plan.modules)
-    return try plan.boot(qemu: qemu, timeout: 60, input: input)
+    return try plan.boot(qemu: qemu, timeout: 60, input: input, relayInput: relayInput)
   }
 
   /// An env's benchmark JSON line, joined again if the console cut it.

@@ -58,7 +58,7 @@ final class ThreadBootTests: XCTestCase {
     XCTAssertEqual(object["accel"] as? String, "tcg")
     XCTAssertEqual(object["unit"] as? String, "cycles")
     let results = try XCTUnwrap(object["results"] as? [String: Any], json)
-    for metric in ["null_call", "thread_switch", "thread_switch_stride"] {
+    for metric in ["null_call", "thread_switch", "thread_switch_stride", "event_latency"] {
       let figures = try XCTUnwrap(results[metric] as? [String: Any], "\(metric) missing\n\(json)")
       XCTAssertNotNil(figures["median"] as? Int, "\(metric)\n\(json)")
       XCTAssertNotNil(figures["p99"] as? Int, "\(metric)\n\(json)")

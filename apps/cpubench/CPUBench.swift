@@ -2,7 +2,9 @@
 // deltas (guest instructions under icount): a null kernel call, a thread
 // switch inside the libOS (one yield from a thread to the next) under
 // round-robin and stride, and, when booted beside `pct:server`, a protected
-// control transfer round trip. The last line is the evaluation's JSON.
+// control transfer round trip (pct_call, and pct_send, which does not wait
+// for the reply), and the event delivery latency (a timer's
+// interrupt to the env's upcall). The last line is the evaluation's JSON.
 import LibOSRuntime
 import UserArch
 
@@ -20,9 +22,11 @@ struct CPUBench {
     results.append(("null_call", Benchmark.nullCall(runs: runs)))
     results.append(("thread_switch", threadSwitch(.roundRobin)))
     results.append(("thread_switch_stride", threadSwitch(.stride)))
-    if let pct = pctRoundTrip() { results.append(("pct_round_trip", pct)) }
-    // Added once the kernel offers it (issue 4), never before:
-    //   "event_latency": from a bound interrupt to the env's event upcall.
+    if let pct = pctRoundTrip() {
+      results.append(("pct_round_trip", pct.call))
+      results.append(("pct_send_round_trip", pct.send))
+    }
+    results.append(("event_latency", eventLatency()))
 
     print("cpubench: rdtsc pair \(Samples.overhead) \(Benchmark.accel.unit.description) subtracted")
     Benchmark.report("cpubench", results)
@@ -32,7 +36,9 @@ struct CPUBench {
   /// when that env is `pct:server` (boot `cpubench:icount pct:server`):
   /// call, the server's activation, its reply, the return. Without a server
   /// the metric is left out, and the line says why.
-  static func pctRoundTrip() -> Benchmark.Result? {
+  /// The same with `pct_send`: the server's activation runs and ends with
+  /// its reply word dropped, and the send returns.
+  static func pctRoundTrip() -> (call: Benchmark.Result, send: Benchmark.Result)? {
     let server = EnvID(App.envID.raw + 1)
     do throws(ExoError) {
       guard try Exo.pctCall(server, 1, 2, 3) == 6 else {
@@ -46,12 +52,73 @@ struct CPUBench {
         let t1 = exo_rdtsc()
         s.add(t0, t1)
       }
+      // A send whose activation a timer interrupted finishes in the server's
+      // turn; until then the next send is refused as busy (under KVM, where
+      // ring-0 code is emulated, often). Such sends give the CPU away, are
+      // sent again, and are not samples.
+      var sends = Samples(capacity: runs)
+      var i: UInt64 = 0
+      while i < UInt64(runs) {
+        let t0 = exo_rdtsc()
+        do throws(ExoError) {
+          try Exo.pctSend(server, i)
+        } catch {
+          guard error == .busy else { throw error }
+          Exo.yield()
+          continue
+        }
+        let t1 = exo_rdtsc()
+        sends.add(t0, t1)
+        i += 1
+      }
       _ = try Exo.pctCall(server, 0xdead)  // pct:server's word for "quit"
-      return s.summary()
+      return (s.summary(), sends.summary())
     } catch {
       print("cpubench: no pct:server after this env (error \(error.name.description)); pct_round_trip left out")
       return nil
     }
+  }
+
+  /// Filled by the event upcall; allocated before the timer is armed, so
+  /// the upcall never enters the allocator.
+  nonisolated(unsafe) static var latencies: UnsafeMutablePointer<UInt64>? = nil
+  nonisolated(unsafe) static var latencyCount = 0
+
+  /// A periodic timer (every 500 µs: under KVM, where ring-0 code is
+  /// emulated, a period near the kernel's 50 µs minimum leaves the env
+  /// nothing but upcalls) interrupts this env while it spins; each sample runs from the kernel's TSC stamp
+  /// at the interrupt's entry (in the shared page) to the first instruction
+  /// of the libOS's event handler that can read the TSC: the kernel's timer
+  /// path, the event's delivery, the return to ring 3 and the upcall entry.
+  /// Run last, when the PCT server has exited, so no other env's turn lies
+  /// between an interrupt and its upcall.
+  static func eventLatency() -> Benchmark.Result {
+    let samples = 200
+    let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: samples)
+    buffer.initialize(repeating: 0, count: samples)
+    latencies = buffer
+    do throws(ExoError) {
+      try Events.onDelivery { _ in
+        let now = exo_rdtsc()
+        if latencyCount < samples, let latencies {
+          latencies[latencyCount] = now &- Events.latestStamp
+          latencyCount += 1
+        }
+      }
+      let period = Time.ticks(microseconds: 500)
+      let first = Events.count
+      let timer = try Exo.timerArm(deadline: exo_rdtsc() + period, period: period, bit: 1)
+      // The page's counter is read with a volatile load; a plain load of
+      // latencyCount could be hoisted out of the loop by the compiler.
+      while Events.count &- first < UInt64(samples) {}
+      try Exo.timerCancel(timer)
+    } catch {
+      print("cpubench: event timer failed: error \(error.name.description)")
+      Exo.exit(1)
+    }
+    var s = Samples(capacity: samples)
+    for i in 0..<latencyCount { s.add(0, buffer[i]) }
+    return s.summary()
   }
 
   /// Two threads yield to each other; each sample runs from just before one

@@ -1,6 +1,6 @@
 // echo: binds the serial console's receive interrupt and waits for it (no
 // polling); each line typed comes back as "you typed: ...". It ends on a
-// line "quit", or after 5 s without input.
+// line "quit", or after 30 s without input.
 import LibOSRuntime
 
 @main
@@ -17,8 +17,8 @@ struct Echo {
     var buffer = [UInt8](repeating: 0, count: 64)
     var lines = 0
     while true {
-      guard let bits = try? Exo.eventWait(microseconds: 5_000_000), bits & DeviceLine.serialInput.eventBit != 0 else {
-        print("no input for 5 s; \(lines) lines echoed")
+      guard let bits = try? Exo.eventWait(microseconds: 30_000_000), bits & DeviceLine.serialInput.eventBit != 0 else {
+        print("no input for 30 s; \(lines) lines echoed")
         return
       }
       while true {

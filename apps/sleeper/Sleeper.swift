@@ -2,13 +2,16 @@
 // three times and checks, against the TSC, that it never woke early; when
 // every env sleeps the kernel halts the CPU. `sleeper:waiter` blocks until
 // `sleeper:signaler` (the next env) signals it, and prints the bits.
+// `sleeper:timers` checks per-env timers (SleeperTimers.swift).
 import LibOSRuntime
 import UserArch
 
 @main
 struct Sleeper {
   static func main() {
-    if App.argumentIs("waiter") {
+    if App.argumentIs("timers") {
+      SleeperTimers.run()
+    } else if App.argumentIs("waiter") {
       Exo.eventListen(senders: 1 << UInt64(App.envID.raw + 1))
       do throws(ExoError) {
         let bits = try Exo.eventWait(microseconds: 0)

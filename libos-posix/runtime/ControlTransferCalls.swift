@@ -1,5 +1,5 @@
 // Protected control transfer from the libOS's side: the stubs for
-// pct_listen/pct_call/pct_reply, and `Transfers.listen`, which serves calls
+// pct_listen/pct_call/pct_send/pct_reply, and `Transfers.listen`, which serves calls
 // with a Swift handler in the activation the kernel starts for each call.
 import SecureBindings
 import UserArch
@@ -17,6 +17,14 @@ extension Exo {
     let r = exo_syscall(KernelCall.pctCall.rawValue, UInt64(env.raw), w0, w1, w2, 0, 0)
     guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
     return r.value
+  }
+
+  /// Moves the CPU to `env`'s entry with three words without waiting for a
+  /// reply: returns once the callee's activation has ended (or been
+  /// preempted) and this env runs again.
+  public static func pctSend(_ env: EnvID, _ w0: UInt64 = 0, _ w1: UInt64 = 0, _ w2: UInt64 = 0) throws(ExoError) {
+    let r = exo_syscall(KernelCall.pctSend.rawValue, UInt64(env.raw), w0, w1, w2, 0, 0)
+    guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
   }
 
   /// Ends the running activation with `word` for the caller.

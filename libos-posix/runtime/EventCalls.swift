@@ -4,9 +4,21 @@ import SecureBindings
 import UserArch
 
 extension Exo {
-  /// Lets the envs whose ids are set in `senders` (bit i = env i) signal this one.
-  public static func eventListen(senders: UInt64) {
-    _ = exo_syscall(KernelCall.eventListen.rawValue, senders, 0, 0, 0, 0, 0)
+  /// Lets the envs whose ids are set in `senders` (bit i = env i) signal
+  /// this one; with `upcalls`, every delivery also upcalls the exception
+  /// handler (see `Events.onDelivery`).
+  public static func eventListen(senders: UInt64, upcalls: Bool = false) {
+    _ = exo_syscall(KernelCall.eventListen.rawValue, senders, upcalls ? EventSlot.upcallFlag : 0, 0, 0, 0, 0)
+  }
+
+  /// Arms a timer that sets event `bit` at TSC `deadline`, then every
+  /// `period` ticks if non-zero; returns its id.
+  public static func timerArm(deadline: UInt64, period: UInt64 = 0, bit: UInt64) throws(ExoError) -> UInt64 {
+    try call(.timerArm, deadline, period, bit)
+  }
+
+  public static func timerCancel(_ id: UInt64) throws(ExoError) {
+    _ = try call(.timerCancel, id)
   }
 
   public static func eventSignal(_ env: EnvID, bits: UInt64) throws(ExoError) {

@@ -23,6 +23,7 @@ public enum Exceptions {
   // exclusivity checks (a runtime call per access) are off for them.
   @exclusivity(unchecked) nonisolated(unsafe) static var handler: Handler? = nil
   @exclusivity(unchecked) nonisolated(unsafe) static var sliceHandler: ((ExceptionState) -> Void)? = nil
+  @exclusivity(unchecked) nonisolated(unsafe) static var eventHandler: ((ExceptionState) -> Void)? = nil
   /// Slice-start upcalls received (vector `ExceptionSlot.sliceStart`).
   @exclusivity(unchecked) nonisolated(unsafe) public internal(set) static var sliceStarts: UInt64 = 0
   nonisolated(unsafe) public internal(set) static var isRegistered = false
@@ -79,6 +80,10 @@ func exceptionDispatch(_ page: UnsafeMutableRawPointer) {
   if state.vector == ExceptionSlot.sliceStart {
     Exceptions.sliceStarts &+= 1
     Exceptions.sliceHandler?(state)
+    return
+  }
+  if state.vector == EventSlot.delivery {
+    Exceptions.eventHandler?(state)
     return
   }
   Exceptions.count &+= 1

@@ -21,7 +21,7 @@ public enum BootCommand {
     }
 
     let result = try plan.boot(
-      qemu: qemu, timeout: options.effectiveTimeout, onLine: { Output.line($0.text) },
+      qemu: qemu, timeout: options.effectiveTimeout, relayInput: true, onLine: { Output.line($0.text) },
       onStderr: { Output.error("qemu: " + $0) })
     report(result.verdict)
     return result.verdict.exitStatus

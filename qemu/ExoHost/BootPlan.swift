@@ -35,13 +35,15 @@ public struct BootPlan: Sendable {
       apps: modules.map { root.appendingPathComponent($0.imagePath).path })
   }
 
-  /// Boots the built images; `timeout` nil waits forever.
+  /// Boots the built images; `timeout` nil waits forever. `relayInput`:
+  /// this process's stdin goes to the serial console (QemuSession.run).
   public func boot(
-    qemu: URL, timeout: Double?, input: String? = nil, stop: QemuStop? = nil, onLine: (SerialLine) -> Void = { _ in },
-    onStderr: (String) -> Void = { _ in }
+    qemu: URL, timeout: Double?, input: String? = nil, relayInput: Bool = false, stop: QemuStop? = nil,
+    onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
   ) throws -> BootResult {
     let run = try QemuSession.run(
-      machine, qemu: qemu, in: root, timeout: timeout, input: input, stop: stop, onLine: onLine, onStderr: onStderr)
+      machine, qemu: qemu, in: root, timeout: timeout, input: input, relayInput: relayInput, stop: stop, onLine: onLine,
+      onStderr: onStderr)
     return BootResult(run: run, verdict: BootVerdict.judge(lines: run.lines, end: run.end))
   }
 }

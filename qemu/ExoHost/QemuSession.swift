@@ -36,22 +36,29 @@ public enum QemuSession {
 
   /// Runs `machine` in `root` (where its relative paths point). `timeout` nil
   /// waits forever. Throws when QEMU cannot start (70), not when the guest fails.
+  /// `relayInput` copies this process's own stdin (a terminal, a pipe) to
+  /// the guest's serial input as it arrives.
   public static func run(
-    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?, input: String? = nil, stop: QemuStop? = nil,
-    onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
+    _ machine: QemuMachine, qemu: URL, in root: URL, timeout: Double?, input: String? = nil, relayInput: Bool = false,
+    stop: QemuStop? = nil, onLine: (SerialLine) -> Void = { _ in }, onStderr: (String) -> Void = { _ in }
   ) throws -> QemuRun {
     let process = Process()
     process.executableURL = qemu
     process.arguments = try machine.arguments()
     process.currentDirectoryURL = root
-    // The guest's serial input is stdin: keep it closed unless a person is
-    // debugging, or a test types `input` (written once QEMU runs, then closed).
-    let typed = input.map { _ in Pipe() }
+    // The guest's serial input is QEMU's stdin: a test types `input` (written
+    // once QEMU runs, then closed); `exo boot` relays its own stdin through
+    // a pipe, since QEMU given the terminal itself reads nothing when
+    // Foundation's Process starts it; under --gdb QEMU keeps the terminal;
+    // otherwise it stays closed.
+    let typed = input != nil || (relayInput && !machine.gdb) ? Pipe() : nil
     if let typed {
       process.standardInput = typed
     } else if !machine.gdb {
       process.standardInput = FileHandle.nullDevice
     }
+    var relay: InputRelay? = nil
+    if input == nil, let typed { relay = InputRelay(to: typed.fileHandleForWriting) }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -97,7 +104,9 @@ public enum QemuSession {
         Self.stop(process)
       }
       let wait = deadline.map { max(0, min(100, milliseconds($0 - clock.now))) } ?? 100
-      var fds = streams.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      var fds = (streams + (relay?.isOpen == true ? [InputRelay.source] : [])).map {
+        pollfd(fd: $0, events: Int16(POLLIN), revents: 0)
+      }
       let ready = poll(&fds, nfds_t(fds.count), Int32(wait))
       if ready < 0 && errno == EINTR { continue }
       if ready <= 0 {
@@ -107,6 +116,10 @@ public enum QemuSession {
         continue
       }
       for pollFd in fds where pollFd.revents != 0 {
+        if pollFd.fd == InputRelay.source {
+          relay?.pass(readChunk(pollFd.fd))
+          continue
+        }
         let chunk = readChunk(pollFd.fd)
         if chunk.isEmpty {
           streams.removeAll { $0 == pollFd.fd }
@@ -139,6 +152,7 @@ public enum QemuSession {
       stderrText += line + "\n"
       if !timedOut && !stopped { forwardStderr(line) }
     }
+    relay?.close()
     process.waitUntilExit()
 
     let end: QemuEnd
@@ -185,6 +199,38 @@ public enum QemuSession {
   static func milliseconds(_ duration: Duration) -> Int {
     let (seconds, attoseconds) = duration.components
     return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+  }
+}
+
+/// Copies exo's stdin to QEMU's: each chunk as it is read (a terminal in
+/// line mode hands over each line as Enter is pressed); end of input closes
+/// QEMU's side. A QEMU that has gone away makes the copy stop, not exo.
+struct InputRelay {
+  static let source: Int32 = STDIN_FILENO
+  private let target: FileHandle
+  private(set) var isOpen = true
+
+  init(to target: FileHandle) {
+    self.target = target
+    signal(SIGPIPE, SIG_IGN)  // a write to a closed pipe then fails with EPIPE
+  }
+
+  mutating func pass(_ bytes: [UInt8]) {
+    guard isOpen else { return }
+    guard !bytes.isEmpty else { return close() }
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes[offset...].withUnsafeBytes { write(target.fileDescriptor, $0.baseAddress, $0.count) }
+      if written < 0 && errno == EINTR { continue }
+      guard written > 0 else { return close() }
+      offset += written
+    }
+  }
+
+  mutating func close() {
+    guard isOpen else { return }
+    isOpen = false
+    try? target.close()
   }
 }
 

@@ -20,6 +20,8 @@ enum Machine {
 
   static func tsc() -> UInt64 { x86_rdtsc() }
   static var kernelEntryTSC: UInt64 { x86_kernel_entry_tsc() }
+  /// The TSC when the latest interrupt entered the kernel (trap.S).
+  static var interruptTSC: UInt64 { x86_interrupt_tsc() }
 
   /// The kernel image's physical extent, .bss included.
   static var kernelPhysicalRange: Range<UInt64> { x86_kernel_phys_start()..<x86_kernel_phys_end() }

@@ -51,11 +51,24 @@ enum UserMode {
   /// Back into the kernel's idle loop after the tick that ended a halt.
   static func returnToKernel(_ frame: UnsafeMutablePointer<UserRegisters>) -> Never { exo_resume(frame) }
 
-  /// Back to the env that made a kernel call, with nothing switched.
+  /// Back to the env that made a kernel call or took an upcall, with
+  /// nothing switched.
   static func returnToCaller(_ registers: UnsafeMutablePointer<UserRegisters>) -> Never {
     registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag
     exo_resume(registers)
   }
+
+  /// Back to the env after its kernel call: by SYSRET, which gives up RCX
+  /// and R11 as the ABI does, when RIP is canonical (SYSRET to a
+  /// non-canonical RIP faults in ring 0 on Intel CPUs); else by IRETQ.
+  static func returnFromCall(_ registers: UnsafeMutablePointer<UserRegisters>) -> Never {
+    registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag
+    if isUserAddress(registers.pointee.rip) { exo_sysret(registers) }
+    exo_resume(registers)
+  }
+
+  /// The running env's id for SYSCALL's fast path (trap.S).
+  static func setRunningEnvID(_ id: UInt64) { x86_set_syscall_env_id(id) }
 
   /// Tells trap.S's exception fast path about the running env's upcall;
   /// nil `shared` means the env has no handler.

@@ -1,11 +1,15 @@
-/* Kernel entry and exit: the 256 IDT vector stubs, the SYSCALL entry, and
- * exo_resume, the one way back to ring 3. Every entry builds a
+/* Kernel entry and exit: the 256 IDT vector stubs, the SYSCALL entry with
+ * its fast path, exo_resume (IRETQ, every way back to ring 3) and
+ * exo_sysret (a kernel call's own return). Every entry builds a
  * struct trap_frame (include/x86.h) on the kernel stack and calls
  * exo_trap(frame), which never returns: it ends in exo_resume. */
 
 .set USER_CS, 0x23
 .set USER_DS, 0x1b
 .set SYSCALL_VECTOR, 256          /* a pseudo-vector past the IDT: "came in by SYSCALL" */
+.set ENV_SELF_CALL, 3             /* KernelCall.envSelf (a host test keeps them equal) */
+.set USER_FLAGS, 0x240dd5         /* UserMode.userFlags: CF PF AF ZF SF TF DF OF AC ID */
+.set USER_TOP, 0x800000000000     /* UserSpace.top: the first non-canonical address */
 
 .macro SAVE_REGISTERS
   pushq %rax
@@ -13,6 +17,34 @@
   pushq %rcx
   pushq %rdx
   SAVE_REGISTERS_AFTER_RDX
+.endm
+
+/* trap_frame's registers back, RSP at the frame; RCX and R11 are popped
+ * (`popq`) or left behind (`skip`: SYSRET loads them from RIP and RFLAGS). */
+.macro RESTORE_REGISTERS rcx_r11
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  .ifc \rcx_r11, popq
+  popq %r11
+  .else
+  addq $8, %rsp
+  .endif
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  .ifc \rcx_r11, popq
+  popq %rcx
+  .else
+  addq $8, %rsp
+  .endif
+  popq %rbx
+  popq %rax
 .endm
 
 /* The rest of trap_frame's order, for a path that has pushed RAX..RDX itself. */
@@ -113,6 +145,10 @@ exception_common:
  * takes over. A trap in ring 0 stays on the stack it came in on. */
 trap_common:
   SAVE_REGISTERS
+  rdtsc                           /* when the interrupt came in: event stamps */
+  shlq $32, %rdx
+  orq %rdx, %rax
+  movq %rax, interrupt_tsc(%rip)
 trap_saved:
   cld
   movq %rsp, %rdi
@@ -148,6 +184,24 @@ trap_saved:
 .p2align 4
 .globl syscall_entry
 syscall_entry:
+  /* The fast path: env_self is answered from a word the kernel keeps
+   * current (syscall_env_id), touching only what the ABI gives up (RAX,
+   * RDX, RCX, R11) and no stack. SYSRET returns to RCX, which SYSCALL set
+   * to the instruction after it: that is non-canonical only for a SYSCALL
+   * in the user half's last two bytes, and SYSRET to a non-canonical RCX
+   * faults in ring 0 on Intel CPUs, so such a caller takes the full path,
+   * which returns by IRETQ. */
+  cmpq $ENV_SELF_CALL, %rax
+  jne 1f
+  movabsq $USER_TOP, %rdx
+  cmpq %rdx, %rcx
+  jae 1f
+  movq syscall_env_id(%rip), %rdx
+  xorl %eax, %eax
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  sysretq
+1:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
@@ -163,23 +217,23 @@ syscall_compat_entry:
 .globl exo_resume
 exo_resume:
   movq %rdi, %rsp
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
+  RESTORE_REGISTERS popq
   addq $16, %rsp                  /* vector, error code */
   iretq
+
+/* exo_sysret(frame): a kernel call's return to its caller. The registers
+ * come back from the frame except RCX and R11, which the ABI gives up and
+ * SYSRET takes for RIP and RFLAGS. The caller has masked RFLAGS and checked
+ * that RIP is canonical (see the fast path above). */
+.p2align 4
+.globl exo_sysret
+exo_sysret:
+  movq %rdi, %rsp
+  RESTORE_REGISTERS skip
+  movq 16(%rsp), %rcx             /* RIP (after vector, error code) */
+  movq 32(%rsp), %r11             /* RFLAGS */
+  movq 40(%rsp), %rsp             /* RSP: NMIs have their own stack (IST) */
+  sysretq
 
 /* The byte functions Embedded Swift calls. Written here rather than in
  * Swift so that the compiler cannot turn their loops back into calls to
@@ -256,6 +310,12 @@ syscall_user_rsp:
   .skip 8
 .globl entry_frame_top
 entry_frame_top:
+  .skip 8
+.globl interrupt_tsc
+interrupt_tsc:
+  .skip 8
+.globl syscall_env_id
+syscall_env_id:                   /* the running env's id, for the fast path */
   .skip 8
 /* The running env's exception upcall (UserMode.swift keeps these current):
  * its shared page through the direct map (0: no handler), the handler's

@@ -16,6 +16,7 @@ struct trap_frame {
 struct fx_area { _Alignas(16) uint8_t bytes[512]; };
 
 void exo_resume(const struct trap_frame *frame) __attribute__((noreturn));
+void exo_sysret(const struct trap_frame *frame) __attribute__((noreturn));
 
 static inline void x86_outb(uint16_t port, uint8_t value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
 static inline uint8_t x86_inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
@@ -77,6 +78,8 @@ static inline void x86_set_upcall(uint64_t shared, uint64_t entry, uint64_t stac
   upcall_shared = shared ? shared : (uint64_t)&upcall_none; upcall_entry = entry; upcall_stack = stack; upcall_argument = argument;
 }
 static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry_tsc; return kernel_entry_tsc; }
+static inline uint64_t x86_interrupt_tsc(void) { extern uint64_t interrupt_tsc; return interrupt_tsc; }
+static inline void x86_set_syscall_env_id(uint64_t id) { extern uint64_t syscall_env_id; syscall_env_id = id; }
 
 
 X86_SYMBOL(x86_idt_address, idt_table)
