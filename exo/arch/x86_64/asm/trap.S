@@ -10,6 +10,13 @@
 .set ENV_SELF_CALL, 3             /* KernelCall.envSelf (a host test keeps them equal) */
 .set USER_FLAGS, 0x240dd5         /* UserMode.userFlags: CF PF AF ZF SF TF DF OF AC ID */
 .set USER_TOP, 0x800000000000     /* UserSpace.top: the first non-canonical address */
+/* Calls that go to exo_fast_call (bit n: KernelCall n): console_write,
+ * frame_alloc, frame_free, map, map_table, unmap, protect, map_batch,
+ * set_exception_handler, frame_grant, frame_revoke, pct_listen,
+ * event_listen, event_signal, irq_bind, console_read, timer_arm,
+ * timer_cancel. FastPathDriftTests keeps it equal to the test's list of
+ * calls that neither switch envs nor upcall their caller. */
+.set FAST_CALLS, 0xc367ff1
 
 .macro SAVE_REGISTERS
   pushq %rax
@@ -202,6 +209,44 @@ syscall_entry:
   orq $0x200, %r11                 /* IF; never IOPL */
   sysretq
 1:
+  /* The general fast path, for every call that returns to its caller with
+   * nothing switched and no upcall (FAST_CALLS): no register frame at all.
+   * The Swift handler preserves RBX, RBP and R12-R15 itself (System V), the
+   * ABI gives up RAX, RDX, RCX, R11 and the argument registers, and a call
+   * that neither switches envs nor upcalls never reads the env's saved
+   * registers, so the slot keeps its last full save. IF is clear until
+   * SYSRET: no interrupt can see the half-built state. A call that may
+   * switch or upcall (exit, yield, pct_*, event_wait, quota_lower, the
+   * network's) takes the full save below. RCX came from SYSCALL in the user
+   * half, so it is at most USER_TOP + 1: bit 47 set is the only
+   * non-canonical case, which the full path returns from by IRETQ. */
+  cmpq $63, %rax
+  ja 2f
+  btq %rax, fast_calls(%rip)
+  jnc 2f
+  btq $47, %rcx
+  jc 2f
+  movq %rsp, syscall_user_rsp(%rip)
+  leaq kernel_stack_top(%rip), %rsp
+  pushq %rcx                       /* user RIP */
+  pushq %r11                       /* user RFLAGS; RSP stays 16-byte aligned for the call */
+  movq %r10, %rcx                  /* a3: the C ABI's fourth argument */
+  movq %rax, %r8                   /* the call number, fifth */
+  call exo_fast_call               /* status in RAX, value in RDX */
+  popq %r11
+  popq %rcx
+  /* What the Swift code left in the scratch registers is the kernel's:
+   * none of it goes back to ring 3. */
+  xorl %esi, %esi
+  xorl %edi, %edi
+  xorl %r8d, %r8d
+  xorl %r9d, %r9d
+  xorl %r10d, %r10d
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  movq syscall_user_rsp(%rip), %rsp
+  sysretq
+2:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
@@ -301,6 +346,8 @@ memcmp:
 
 .section .rodata
 .p2align 3
+fast_calls:
+  .quad FAST_CALLS
 upcall_none:
   .quad 1                         /* reads as "upcalls disabled": the full path decides */
 
