@@ -1,6 +1,6 @@
 // trap.S's SYSCALL fast paths spell numbers from the Swift side in
 // assembly: the call answered in assembly, the calls that skip the register
-// frame, the RFLAGS bits an env may keep, and the first address past the
+// frame, the transfers with their own lean entry, the RFLAGS bits an env may keep, and the first address past the
 // user half (which also guards SYSRET against a non-canonical RCX). This
 // keeps them equal to their single sources.
 import ExoHost
@@ -26,6 +26,9 @@ final class FastPathDriftTests: XCTestCase {
     let c = try constants()
     XCTAssertEqual(c["ENV_SELF_CALL"], KernelCall.envSelf.rawValue)
     XCTAssertEqual(c["USER_TOP"], UserSpace.top)
+    XCTAssertEqual(c["PCT_CALL"], KernelCall.pctCall.rawValue)
+    XCTAssertEqual(c["PCT_SEND"], KernelCall.pctSend.rawValue)
+    XCTAssertEqual(c["PCT_REPLY"], KernelCall.pctReply.rawValue)
     // UserMode.userFlags (kernel-only): CF PF AF ZF SF TF DF OF AC ID.
     let flags: UInt64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000
     XCTAssertEqual(c["USER_FLAGS"], flags)

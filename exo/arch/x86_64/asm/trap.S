@@ -10,6 +10,10 @@
 .set ENV_SELF_CALL, 3             /* KernelCall.envSelf (a host test keeps them equal) */
 .set USER_FLAGS, 0x240dd5         /* UserMode.userFlags: CF PF AF ZF SF TF DF OF AC ID */
 .set USER_TOP, 0x800000000000     /* UserSpace.top: the first non-canonical address */
+/* The transfers with their own lean entry (KernelCall.pctCall, .pctSend, .pctReply). */
+.set PCT_CALL, 15
+.set PCT_SEND, 28
+.set PCT_REPLY, 16
 /* Calls that go to exo_fast_call (bit n: KernelCall n): console_write,
  * frame_alloc, frame_free, map, map_table, unmap, protect, map_batch,
  * set_exception_handler, frame_grant, frame_revoke, pct_listen,
@@ -233,6 +237,7 @@ syscall_entry:
   movq %r10, %rcx                  /* a3: the C ABI's fourth argument */
   movq %rax, %r8                   /* the call number, fifth */
   call exo_fast_call               /* status in RAX, value in RDX */
+call_return:                       /* RAX, RDX: the result; the kernel stack: RIP, RFLAGS */
   popq %r11
   popq %rcx
   /* What the Swift code left in the scratch registers is the kernel's:
@@ -247,7 +252,57 @@ syscall_entry:
   movq syscall_user_rsp(%rip), %rsp
   sysretq
 2:
+  cmpq $PCT_CALL, %rax
+  je pct_call_entry
+  cmpq $PCT_SEND, %rax
+  je pct_call_entry
+  cmpq $PCT_REPLY, %rax
+  je pct_reply_entry
+full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
+
+/* pct_call and pct_send: the caller's context goes into its slot, but only
+ * what survives the call by the ABI: RIP, RFLAGS and RSP (with the user
+ * selectors), and RBX, RBP, R12-R15. The scratch registers the stub gives
+ * up keep the env's own values from its last full save, so whatever
+ * resumes the caller later (the reply, the callee's exit, its next turn
+ * after a send) restores nothing of anyone else's. A refused call returns
+ * by SYSRET as a fast call does; an accepted one never returns here. */
+pct_call_entry:
+  btq $47, %rcx
+  jc full_call                     /* non-canonical RIP: the full path, IRETQ */
+  movq %rsp, syscall_user_rsp(%rip)
+  movq entry_frame_top(%rip), %rsp /* the running env's register slot */
+  pushq $USER_DS
+  pushq syscall_user_rsp(%rip)
+  pushq %r11
+  pushq $USER_CS
+  pushq %rcx
+  pushq $0
+  pushq $SYSCALL_VECTOR
+  /* trap_frame's offsets below the vector slot: RBX -16, RBP -56, R12 -96,
+   * R13 -104, R14 -112, R15 -120. */
+  movq %rbx, -16(%rsp)
+  movq %rbp, -56(%rsp)
+  movq %r12, -96(%rsp)
+  movq %r13, -104(%rsp)
+  movq %r14, -112(%rsp)
+  movq %r15, -120(%rsp)
+  jmp 1f
+/* pct_reply: the activation it ends is dropped, so nothing is saved; the
+ * caller's context was saved when it called. */
+pct_reply_entry:
+  btq $47, %rcx
+  jc full_call
+  movq %rsp, syscall_user_rsp(%rip)
+1:
+  leaq kernel_stack_top(%rip), %rsp
+  pushq %rcx                       /* for a refusal's SYSRET */
+  pushq %r11
+  movq %r10, %rcx
+  movq %rax, %r8
+  call exo_pct_fast                /* returns only with a refusal */
+  jmp call_return
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
  * code segment), but CSTAR must point somewhere: report it as a #GP. */
