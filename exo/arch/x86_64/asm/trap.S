@@ -175,7 +175,9 @@ trap_saved:
  * user code runs, so no swapgs is needed. Builds the same frame as an
  * interrupt, in the running env's register slot, with `vector` in the
  * vector slot. */
-.macro SYSCALL_ENTRY vector, handler
+/* The part of the frame an interrupt's CPU would push, and the vector,
+ * into the running env's register slot; RSP ends at the vector slot. */
+.macro SYSCALL_FRAME vector
   movq %rsp, syscall_user_rsp(%rip)
   movq entry_frame_top(%rip), %rsp   /* the running env's register slot */
   pushq $USER_DS
@@ -185,6 +187,10 @@ trap_saved:
   pushq %rcx
   pushq $0
   pushq $\vector
+.endm
+
+.macro SYSCALL_ENTRY vector, handler
+  SYSCALL_FRAME \vector
   SAVE_REGISTERS
   movq %rsp, %rdi
   leaq kernel_stack_top(%rip), %rsp
@@ -271,15 +277,7 @@ full_call:
 pct_call_entry:
   btq $47, %rcx
   jc full_call                     /* non-canonical RIP: the full path, IRETQ */
-  movq %rsp, syscall_user_rsp(%rip)
-  movq entry_frame_top(%rip), %rsp /* the running env's register slot */
-  pushq $USER_DS
-  pushq syscall_user_rsp(%rip)
-  pushq %r11
-  pushq $USER_CS
-  pushq %rcx
-  pushq $0
-  pushq $SYSCALL_VECTOR
+  SYSCALL_FRAME SYSCALL_VECTOR
   /* trap_frame's offsets below the vector slot: RBX -16, RBP -56, R12 -96,
    * R13 -104, R14 -112, R15 -120. */
   movq %rbx, -16(%rsp)
