@@ -43,6 +43,19 @@ enum KernelCalls {
     }
   }
 
+  /// A call from trap.S's FAST_CALLS list, which never switches envs nor
+  /// upcalls its caller: only its arguments come in, (status, value) goes out.
+  @inline(__always)
+  static func fast(
+    _ env: UnsafeMutablePointer<Env>, _ number: UInt64, _ a: (UInt64, UInt64, UInt64, UInt64)
+  ) -> (UInt64, UInt64) {
+    guard let call = KernelCall(rawValue: number) else { return (ExoError.unknownCall.rawValue, 0) }
+    switch perform(call, env, (a.0, a.1, a.2, a.3, 0, 0)) {
+    case .success(let value): return (0, value)
+    case .failure(let failure): return (failure.error.rawValue, failure.value)
+    }
+  }
+
   private static func perform(
     _ call: KernelCall, _ env: UnsafeMutablePointer<Env>, _ a: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
   ) -> Result<UInt64, CallFailure> {

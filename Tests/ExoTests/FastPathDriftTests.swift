@@ -1,7 +1,8 @@
-// trap.S's SYSCALL fast path spells three numbers from the Swift side in
-// assembly: the call it answers, the RFLAGS bits an env may keep, and the
-// first address past the user half (which also guards SYSRET against a
-// non-canonical RCX). This keeps them equal to their single sources.
+// trap.S's SYSCALL fast paths spell numbers from the Swift side in
+// assembly: the call answered in assembly, the calls that skip the register
+// frame, the transfers with their own lean entry, the RFLAGS bits an env may keep, and the first address past the
+// user half (which also guards SYSRET against a non-canonical RCX). This
+// keeps them equal to their single sources.
 import ExoHost
 import Foundation
 import SecureBindings
@@ -25,9 +26,30 @@ final class FastPathDriftTests: XCTestCase {
     let c = try constants()
     XCTAssertEqual(c["ENV_SELF_CALL"], KernelCall.envSelf.rawValue)
     XCTAssertEqual(c["USER_TOP"], UserSpace.top)
+    XCTAssertEqual(c["PCT_CALL"], KernelCall.pctCall.rawValue)
+    XCTAssertEqual(c["PCT_SEND"], KernelCall.pctSend.rawValue)
+    XCTAssertEqual(c["PCT_REPLY"], KernelCall.pctReply.rawValue)
     // UserMode.userFlags (kernel-only): CF PF AF ZF SF TF DF OF AC ID.
     let flags: UInt64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000
     XCTAssertEqual(c["USER_FLAGS"], flags)
     XCTAssertEqual(flags & 0x3200, 0, "never IOPL, never IF from the env")
+  }
+
+  /// The calls trap.S sends to exo_fast_call without saving the register
+  /// frame: each must return to its caller with no env switch and no upcall
+  /// to the caller (exo/KernelCalls.swift `dispatch` handles the others).
+  /// quota_lower may signal the caller itself (an event upcall), and the
+  /// network's calls may deliver to the caller's own ring: both stay out.
+  func testFastCallsAreTheCallsThatReturnToTheirCaller() throws {
+    let returning: [KernelCall] = [
+      .consoleWrite, .frameAlloc, .frameFree, .map, .mapTable, .unmap, .protect, .mapBatch,
+      .setExceptionHandler, .frameGrant, .frameRevoke, .pctListen, .eventListen, .eventSignal,
+      .irqBind, .consoleRead, .timerArm, .timerCancel,
+    ]
+    let mayTransfer: [KernelCall] = [.exit, .yield, .pctCall, .pctSend, .pctReply, .eventWait, .quotaLower]
+    XCTAssertTrue(Set(returning).isDisjoint(with: mayTransfer))
+    let mask = returning.reduce(UInt64(0)) { $0 | 1 << $1.rawValue }
+    XCTAssertEqual(try constants()["FAST_CALLS"], mask)
+    XCTAssertEqual(mask & (1 << KernelCall.envSelf.rawValue), 0, "env_self has its own path, before this one")
   }
 }

@@ -10,6 +10,17 @@
 .set ENV_SELF_CALL, 3             /* KernelCall.envSelf (a host test keeps them equal) */
 .set USER_FLAGS, 0x240dd5         /* UserMode.userFlags: CF PF AF ZF SF TF DF OF AC ID */
 .set USER_TOP, 0x800000000000     /* UserSpace.top: the first non-canonical address */
+/* The transfers with their own lean entry (KernelCall.pctCall, .pctSend, .pctReply). */
+.set PCT_CALL, 15
+.set PCT_SEND, 28
+.set PCT_REPLY, 16
+/* Calls that go to exo_fast_call (bit n: KernelCall n): console_write,
+ * frame_alloc, frame_free, map, map_table, unmap, protect, map_batch,
+ * set_exception_handler, frame_grant, frame_revoke, pct_listen,
+ * event_listen, event_signal, irq_bind, console_read, timer_arm,
+ * timer_cancel. FastPathDriftTests keeps it equal to the test's list of
+ * calls that neither switch envs nor upcall their caller. */
+.set FAST_CALLS, 0xc367ff1
 
 .macro SAVE_REGISTERS
   pushq %rax
@@ -164,7 +175,9 @@ trap_saved:
  * user code runs, so no swapgs is needed. Builds the same frame as an
  * interrupt, in the running env's register slot, with `vector` in the
  * vector slot. */
-.macro SYSCALL_ENTRY vector, handler
+/* The part of the frame an interrupt's CPU would push, and the vector,
+ * into the running env's register slot; RSP ends at the vector slot. */
+.macro SYSCALL_FRAME vector
   movq %rsp, syscall_user_rsp(%rip)
   movq entry_frame_top(%rip), %rsp   /* the running env's register slot */
   pushq $USER_DS
@@ -174,6 +187,10 @@ trap_saved:
   pushq %rcx
   pushq $0
   pushq $\vector
+.endm
+
+.macro SYSCALL_ENTRY vector, handler
+  SYSCALL_FRAME \vector
   SAVE_REGISTERS
   movq %rsp, %rdi
   leaq kernel_stack_top(%rip), %rsp
@@ -202,7 +219,88 @@ syscall_entry:
   orq $0x200, %r11                 /* IF; never IOPL */
   sysretq
 1:
+  /* The general fast path, for every call that returns to its caller with
+   * nothing switched and no upcall (FAST_CALLS): no register frame at all.
+   * The Swift handler preserves RBX, RBP and R12-R15 itself (System V), the
+   * ABI gives up RAX, RDX, RCX, R11 and the argument registers, and a call
+   * that neither switches envs nor upcalls never reads the env's saved
+   * registers, so the slot keeps its last full save. IF is clear until
+   * SYSRET: no interrupt can see the half-built state. A call that may
+   * switch or upcall (exit, yield, pct_*, event_wait, quota_lower, the
+   * network's) takes the full save below. RCX came from SYSCALL in the user
+   * half, so it is at most USER_TOP + 1: bit 47 set is the only
+   * non-canonical case, which the full path returns from by IRETQ. */
+  cmpq $63, %rax
+  ja 2f
+  btq %rax, fast_calls(%rip)
+  jnc 2f
+  btq $47, %rcx
+  jc 2f
+  movq %rsp, syscall_user_rsp(%rip)
+  leaq kernel_stack_top(%rip), %rsp
+  pushq %rcx                       /* user RIP */
+  pushq %r11                       /* user RFLAGS; RSP stays 16-byte aligned for the call */
+  movq %r10, %rcx                  /* a3: the C ABI's fourth argument */
+  movq %rax, %r8                   /* the call number, fifth */
+  call exo_fast_call               /* status in RAX, value in RDX */
+call_return:                       /* RAX, RDX: the result; the kernel stack: RIP, RFLAGS */
+  popq %r11
+  popq %rcx
+  /* What the Swift code left in the scratch registers is the kernel's:
+   * none of it goes back to ring 3. */
+  xorl %esi, %esi
+  xorl %edi, %edi
+  xorl %r8d, %r8d
+  xorl %r9d, %r9d
+  xorl %r10d, %r10d
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  movq syscall_user_rsp(%rip), %rsp
+  sysretq
+2:
+  cmpq $PCT_CALL, %rax
+  je pct_call_entry
+  cmpq $PCT_SEND, %rax
+  je pct_call_entry
+  cmpq $PCT_REPLY, %rax
+  je pct_reply_entry
+full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
+
+/* pct_call and pct_send: the caller's context goes into its slot, but only
+ * what survives the call by the ABI: RIP, RFLAGS and RSP (with the user
+ * selectors), and RBX, RBP, R12-R15. The scratch registers the stub gives
+ * up keep the env's own values from its last full save, so whatever
+ * resumes the caller later (the reply, the callee's exit, its next turn
+ * after a send) restores nothing of anyone else's. A refused call returns
+ * by SYSRET as a fast call does; an accepted one never returns here. */
+pct_call_entry:
+  btq $47, %rcx
+  jc full_call                     /* non-canonical RIP: the full path, IRETQ */
+  SYSCALL_FRAME SYSCALL_VECTOR
+  /* trap_frame's offsets below the vector slot: RBX -16, RBP -56, R12 -96,
+   * R13 -104, R14 -112, R15 -120. */
+  movq %rbx, -16(%rsp)
+  movq %rbp, -56(%rsp)
+  movq %r12, -96(%rsp)
+  movq %r13, -104(%rsp)
+  movq %r14, -112(%rsp)
+  movq %r15, -120(%rsp)
+  jmp 1f
+/* pct_reply: the activation it ends is dropped, so nothing is saved; the
+ * caller's context was saved when it called. */
+pct_reply_entry:
+  btq $47, %rcx
+  jc full_call
+  movq %rsp, syscall_user_rsp(%rip)
+1:
+  leaq kernel_stack_top(%rip), %rsp
+  pushq %rcx                       /* for a refusal's SYSRET */
+  pushq %r11
+  movq %r10, %rcx
+  movq %rax, %r8
+  call exo_pct_fast                /* returns only with a refusal */
+  jmp call_return
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
  * code segment), but CSTAR must point somewhere: report it as a #GP. */
@@ -301,6 +399,8 @@ memcmp:
 
 .section .rodata
 .p2align 3
+fast_calls:
+  .quad FAST_CALLS
 upcall_none:
   .quad 1                         /* reads as "upcalls disabled": the full path decides */
 

@@ -12,6 +12,9 @@ struct trap_frame {
   uint64_t rip, cs, rflags, rsp, ss;
 };
 
+/* A kernel call's result as SYSCALL's fast path returns it: RAX, RDX. */
+struct exo_call_result { uint64_t status, value; };
+
 /* FXSAVE area: 512 bytes, 16-byte aligned. */
 struct fx_area { _Alignas(16) uint8_t bytes[512]; };
 
