@@ -346,7 +346,9 @@ final class NetAppBootTests: XCTestCase {
     let page = try curl(["\(base)/"])
     XCTAssertTrue(page.stdout.contains("exokernel"), page.stdout + page.stderr)
 
-    // The stack still answers on the link itself (the test plays a host at 10.0.2.200).
+    // The stack still answers on the link itself (the test plays a host at
+    // 10.0.2.200). The download's frames are still queued at the tap: gone first.
+    boot.discardFrames()
     try boot.sendFrame(HostileFrames.arpRequestFromHost)
     let arpReply = frame(on: boot, within: 10) { HostileFrames.isARPReplyToHost($0) }
     XCTAssertNotNil(arpReply, "no ARP reply from 10.0.2.100 after the burst")

@@ -158,6 +158,9 @@ final class NetBoot: @unchecked Sendable {
   /// the injector's own frames excepted), or nil after `timeout` seconds.
   func receiveFrame(timeout: Double) -> [UInt8]? { tap?.receive(timeout: timeout) }
 
+  /// Forgets the frames seen so far (before sending a probe whose answer a test waits for).
+  func discardFrames() { tap?.discardPending() }
+
   /// Stops QEMU if it still runs and returns how the boot ended.
   func stop() -> NetBootResult {
     stopper.request()
@@ -334,7 +337,20 @@ final class FrameTap: @unchecked Sendable {
   private let socket: LoopbackSocket
   var port: Int { socket.port }
 
-  init() throws { socket = try LoopbackSocket(.udp, port: 0) }
+  /// A 4 MiB receive buffer: the tap sees every frame on the link (a 10 MB
+  /// download is 7,000 of them), and a test that reads only afterwards must
+  /// not lose the frame it waits for to a full buffer.
+  init() throws {
+    socket = try LoopbackSocket(.udp, port: 0)
+    var size: Int32 = 4 << 20
+    setsockopt(socket.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+  }
+
+  /// Throws away what arrived so far, so that the next `receive` sees only new frames.
+  func discardPending() {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while buffer.withUnsafeMutableBytes({ recv(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) >= 0 {}
+  }
 
   func close() { socket.close() }
 
