@@ -45,6 +45,15 @@ public struct PrivilegedRun: Sendable {
   public let qemu: String
   public let traceLines: UInt64
   public let seconds: Double
+
+  public init(bench: String, line: BenchLine, metrics: [TracedMetric], qemu: String, traceLines: UInt64, seconds: Double) {
+    self.bench = bench
+    self.line = line
+    self.metrics = metrics
+    self.qemu = qemu
+    self.traceLines = traceLines
+    self.seconds = seconds
+  }
 }
 
 public enum PrivilegedBenchmark {

@@ -16,7 +16,8 @@ public struct TracedSample: Sendable, Equatable {
     instructions = end.position &- start.position &- 1
     // The start's own rdtsc is in `end.counts` but not in `start.counts`.
     var counts = zip(end.counts, start.counts).map { $0 &- $1 }
-    counts[TraceScanner.index(.rdtsc)] &-= 1
+    let rdtsc = TraceScanner.index(.rdtsc)
+    if counts[rdtsc] > 0 { counts[rdtsc] -= 1 }
     self.counts = counts
     unknown = end.unknown &- start.unknown
   }
@@ -30,6 +31,12 @@ public struct TracedMetric: Sendable, Equatable {
   public let samples: [TracedSample]
   /// How the samples were told apart (said in the report).
   public let how: String
+
+  public init(name: String, samples: [TracedSample], how: String) {
+    self.name = name
+    self.samples = samples
+    self.how = how
+  }
 
   public var median: TracedSample? {
     samples.isEmpty ? nil : samples.sorted { $0.instructions < $1.instructions }[samples.count / 2]

@@ -8,7 +8,7 @@ public enum PrivilegedReport {
     ("CR3 writes", [.cr3Write]), ("invlpg", [.invlpg]), ("iretq", [.iretq]), ("sysretq", [.sysretq]),
     ("syscall", [.syscall]), ("fxsave/fxrstor", [.fxsave, .fxrstor]),
   ]
-  static let others: [InstructionKind] = [.swapgs, .wrmsr, .rdmsr, .cli, .sti, .hlt, .portIO, .otherPrivileged]
+  static let others: [InstructionKind] = [.swapgs, .crRead, .wrmsr, .rdmsr, .cli, .sti, .hlt, .portIO, .otherPrivileged]
 
   /// "swapgs 2, cli 1", or "0".
   static func otherText(_ sample: TracedSample) -> String {
@@ -36,8 +36,26 @@ public enum PrivilegedReport {
     return lines
   }
 
+  /// What a row covers when it is not one `rdtsc` pair of the app's own
+  /// (cpubench's event latency), or more than the app's figure (vmbench's
+  /// appel2, whose app divides a 100-page run by 100).
+  public static func notes(_ run: PrivilegedRun) -> [String] {
+    var notes: [String] = []
+    for metric in run.metrics {
+      guard let sample = metric.median else { continue }
+      if metric.how != "rdtsc pair" { notes.append("`\(metric.name)`: \(metric.how).") }
+      if let app = run.line.metric(metric.name), app.median > 0, sample.instructions >= 10 * (app.median + 1) {
+        let ratio = (Double(sample.instructions) / Double(app.median)).rounded()
+        notes.append(
+          "`\(metric.name)`: one sample covers about \(Int(ratio)) times what the app reports (the app divides "
+            + "each sample by \(Int(ratio))); the counts are for the whole sample.")
+      }
+    }
+    return notes
+  }
+
   public static func tables(_ runs: [PrivilegedRun]) -> [String] {
-    runs.flatMap { tableLines($0) + [""] }
+    runs.flatMap { tableLines($0) + notes($0) + [""] }
   }
 
   /// `{"bench": "privileged", "of": "vmbench", "results": {METRIC: {"instructions": N, "icount_median": N, "cr3_write": N, ...}}}`
@@ -79,18 +97,22 @@ public enum PrivilegedReport {
       metric's samples end; the metrics' loops are unchanged. Addresses are mapped to instructions with
       `llvm-objdump -d` of the kernel ELF and the app ELFs. Inside a metric's stretch of the log a sample runs from
       the `rdtsc` of its start site to the next `rdtsc` of its end site (for `event_latency`, from the kernel's
-      `rdtsc` stamp at the timer interrupt's entry to the handler's `rdtsc`; for `appel2`, one sample is the 100
-      pages, so its figures are per 100 faults, the app's per page). The sample shown is the median of the
-      metric's samples by instruction count. The log is read as it is on disk in a temporary folder, in chunks,
+      `rdtsc` stamp at the timer interrupt's entry to the handler's `rdtsc`; for `appel2`, one sample is the
+      protection of 100 pages and the 100 faults that follow, the app's figure is per page). The sample shown is
+      the median of the metric's samples by instruction count. Only the kernel and the app slots are logged
+      (`-dfilter`: the firmware's millions of instructions before the kernel are not); the log is written to a
+      temporary folder, read back in 4 MiB chunks (keeping running counts and the timing points, not the log)
       and deleted.
 
       **Columns.** *instructions (trace)*: instructions executed strictly between the two `rdtsc`s; *icount median
       (app)*: the figure the app printed in the same run (its `rdtsc` delta less an empty pair's 3). They differ by
       the calibration (3 less 1) and by each instruction that faulted (the log holds it twice, when it faults and
-      when it runs again; icount counts it once). *other privileged*: `swapgs`, `wrmsr`, `rdmsr`, `cli`, `sti`,
-      `hlt`, port I/O (`in`/`out`), other control-register and descriptor-table instructions; reading CR2 in the
-      page-fault path is one of these. A write to the local APIC's EOI register is an ordinary `mov` and is not
-      counted. `unknown_pc` in the JSON counts executed addresses no ELF knows (0 on every path here).
+      when it runs again; icount counts it once). QEMU also logs an instruction it then does not run (a block
+      stopped because a timer is due, an APIC access translated again): the line that says so takes it back.
+      *other privileged*: `swapgs`, reads of control registers (`cr_read`: CR2 in the page-fault path),
+      `wrmsr`, `rdmsr`, `cli`, `sti`, `hlt`, port I/O (`in`/`out`), other control-register, debug-register and
+      descriptor-table instructions. A write to the local APIC's EOI register is an ordinary `mov` and is not
+      counted. `unknown_pc` in the JSON counts executed addresses no ELF knows.
 
 
       """
@@ -98,6 +120,8 @@ public enum PrivilegedReport {
       text += "## \(run.bench)\n\n```sh\n\(run.qemu)\n```\n\n"
       text += "\(run.traceLines) instructions traced in \(String(format: "%.0f", run.seconds)) s.\n\n"
       text += tableLines(run).dropFirst().joined(separator: "\n") + "\n\n"
+      let notes = notes(run)
+      if !notes.isEmpty { text += notes.map { "- \($0)" }.joined(separator: "\n") + "\n\n" }
     }
     text += "The JSON lines:\n\n```\n" + runs.map(jsonLine).joined(separator: "\n") + "\n```\n"
     return text

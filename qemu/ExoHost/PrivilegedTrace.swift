@@ -14,6 +14,8 @@ public enum InstructionKind: String, Sendable, CaseIterable {
   case fxsave, fxrstor
   case wrmsr, rdmsr, cli, sti, hlt
   case portIO = "port_io"
+  /// `mov %crN, REG`: the page-fault path's CR2, a CR3 compared before it is written.
+  case crRead = "cr_read"
   /// Other ring-0-only instructions: other control and debug registers, descriptor tables, `wbinvd`.
   case otherPrivileged = "other_privileged"
   /// Timing points, not counted as privileged.
@@ -56,6 +58,7 @@ public enum InstructionKind: String, Sendable, CaseIterable {
     if mnemonic.hasPrefix("mov") {
       let targets = operands.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
       if targets.last == "%cr3" { return .cr3Write }
+      if targets.count == 2, targets[0].hasPrefix("%cr") { return .crRead }
       if targets.contains(where: { $0.hasPrefix("%cr") || $0.hasPrefix("%db") || $0.hasPrefix("%dr") }) {
         return .otherPrivileged
       }
@@ -117,6 +120,14 @@ public struct TracePoint: Sendable, Equatable {
   public let counts: [UInt64]
   /// Trace lines before this one whose address no ELF knows (BIOS, a bad line).
   public let unknown: UInt64
+
+  public init(what: What, pc: UInt64, position: UInt64, counts: [UInt64], unknown: UInt64) {
+    self.what = what
+    self.pc = pc
+    self.position = position
+    self.counts = counts
+    self.unknown = unknown
+  }
 
   public var isKernel: Bool { pc >= 0xffff_8000_0000_0000 }
 }
