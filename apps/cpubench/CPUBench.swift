@@ -10,12 +10,15 @@ import UserArch
 
 @main
 struct CPUBench {
-  static let runs = 1000
+  static let runs = Benchmark.runs(1000, tracing: 20)
 
   nonisolated(unsafe) static var stamp: UInt64 = 0
   nonisolated(unsafe) static var switches = Samples(capacity: 0)
 
   static func main() {
+    // Traced, the metrics are so short that pct:server would not yet
+    // listen when the PCT loop starts: give it its first turn.
+    if Benchmark.tracing { Exo.yield() }
     Benchmark.calibrate()
 
     var results: [(StaticString, (median: UInt64, p99: UInt64))] = []
@@ -93,7 +96,7 @@ struct CPUBench {
   /// Run last, when the PCT server has exited, so no other env's turn lies
   /// between an interrupt and its upcall.
   static func eventLatency() -> Benchmark.Result {
-    let samples = 200
+    let samples = Benchmark.runs(200, tracing: 6)  // each sample spins a 500 µs period
     let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: samples)
     buffer.initialize(repeating: 0, count: samples)
     latencies = buffer

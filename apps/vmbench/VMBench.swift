@@ -17,8 +17,8 @@ struct VMBench {
   static let faultArea: UInt64 = 0x4100_0000_0000
   /// Where map and map_batch map.
   static let mapArea: UInt64 = 0x4200_0000_0000
-  static let runs = 200
-  static let longRuns = 40
+  static let runs = Benchmark.runs(200, tracing: 50)  // the fault benchmarks need 50 (one batch)
+  static let longRuns = Benchmark.runs(40, tracing: 5)
 
   enum Mode { case none, skip, unprotect, appel1, fault, faultMap }
   @exclusivity(unchecked) nonisolated(unsafe) static var mode = Mode.none

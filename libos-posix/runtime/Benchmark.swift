@@ -23,6 +23,7 @@ public struct Samples {
   /// (median, p99), by nearest rank.
   public func summary() -> (median: UInt64, p99: UInt64) {
     guard !values.isEmpty else { return (0, 0) }
+    if Benchmark.tracing { exo_bench_trace_mark() }
     let sorted = values.sorted()
     let p99 = min(sorted.count - 1, (sorted.count * 99 + 99) / 100 - 1)
     return (sorted[sorted.count / 2], sorted[p99])
@@ -47,6 +48,22 @@ public enum Benchmark {
     for i in 0..<n where arg[i] != word.utf8Start[i] { return false }
     return true
   }
+
+  /// `APP:icount-trace`: `exo bench privileged` records every instruction
+  /// the guest runs, so the app runs each metric only a few times
+  /// (`runs(_:tracing:)`) and every summary passes through
+  /// `exo_bench_trace_mark`, which shows in the trace where a metric ends.
+  public static var tracing: Bool {
+    let arg = App.argument
+    let word: StaticString = "-trace"
+    let n = word.utf8CodeUnitCount
+    guard arg.count >= n else { return false }
+    for i in 0..<n where arg[arg.count - n + i] != word.utf8Start[i] { return false }
+    return true
+  }
+
+  /// `normal` samples, or `tracing` of them when the instructions are traced.
+  public static func runs(_ normal: Int, tracing few: Int) -> Int { tracing ? few : normal }
 
   /// Measures an empty rdtsc pair, which `Samples.add` then subtracts.
   public static func calibrate() {
@@ -81,4 +98,16 @@ public enum Benchmark {
     json += "}}"
     print(json)
   }
+}
+
+/// Where a metric's samples end, found by name in a trace of every executed
+/// instruction (qemu/ExoHost/PrivilegedTrace.swift looks for a symbol that
+/// contains this name); the store keeps the call.
+@inline(never)
+func exo_bench_trace_mark() {
+  Benchmark.traceMarks &+= 1
+}
+
+extension Benchmark {
+  nonisolated(unsafe) static var traceMarks: UInt64 = 0
 }

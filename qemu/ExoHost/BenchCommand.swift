@@ -1,4 +1,5 @@
-// `exo bench [boot] [--runs N]`, `exo bench vm` and `exo bench net`: runs a
+// `exo bench [boot] [--runs N]`, `exo bench vm`, `exo bench net` and `exo
+// bench privileged`: runs a
 // benchmark, prints its table and JSON lines, and regenerates its page in papers/.
 import Foundation
 
@@ -15,7 +16,7 @@ public enum BenchCommand {
       guard parts[0] == "--runs" else {
         throw ExoFailure.usage(
           argument.hasPrefix("-")
-            ? "unknown option '\(argument)'" : "unknown benchmark '\(argument)'; the benchmarks are: boot, vm, net")
+            ? "unknown option '\(argument)'" : "unknown benchmark '\(argument)'; the benchmarks are: boot, vm, net, privileged")
       }
       guard let text = parts.count > 1 ? parts[1] : remaining.popFirst(), let count = Int(text),
         (1...1000).contains(count)
@@ -27,6 +28,9 @@ public enum BenchCommand {
 
   public static func run(_ arguments: [String], root: URL) throws -> Int32 {
     if arguments.first == "vm" { return try VMBenchmark.command(Array(arguments.dropFirst()), root: root) }
+    if arguments.first == "privileged" {
+      return try PrivilegedBenchmark.command(Array(arguments.dropFirst()), root: root)
+    }
     if arguments.first == "net" { return try NetBenchmark.command(Array(arguments.dropFirst()), root: root) }
     let runs = try parse(arguments)
     let result = try BootBenchmark.run(root: root, runs: runs)

@@ -10,6 +10,7 @@ public enum ExoCLI {
            exo bench [boot] [--runs N]
            exo bench vm
            exo bench net [--datagrams N] [--icount-datagrams N] [--megabytes N] [--http-seconds N] [--no-kvm]
+           exo bench privileged [vm] [cpu] [--keep-trace]
            exo abi
 
       list    the app images in apps/ with their frames, slices and summary
@@ -30,7 +31,10 @@ public enum ExoCLI {
               regenerates papers/evaluation-vm.md; `bench net` runs netbench under icount (the kernel's
               instructions per received frame with 2 and 64 filters, the libOS's per UDP echo) and, under
               TCG and KVM, udp-echo round trips, a tcp-echo stream and httpd requests/s (wrk, ab or a
-              built-in client) from the host; regenerates papers/evaluation-net.md
+              built-in client) from the host; regenerates papers/evaluation-net.md; `bench privileged`
+              traces every instruction of vmbench and cpubench under icount and counts, per metric, the
+              CR3 writes, invlpg, iretq, sysretq, syscall, fxsave/fxrstor and other privileged ones;
+              regenerates papers/evaluation-privileged.md (about 2 minutes)
       abi     regenerate papers/kernel-calls.md from the kernel-call table
     """
 

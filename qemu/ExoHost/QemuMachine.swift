@@ -29,6 +29,8 @@ public struct QemuMachine: Sendable, Equatable {
   public var modules: [QemuModule]
   /// nil: no NIC at all, as in every boot without a networked app.
   public var network: QemuNetwork?
+  /// Appended last (`exo bench privileged`'s `-singlestep -d exec,nochain -D LOG`).
+  public var extraArguments: [String] = []
 
   public init(
     accel: Accel, memoryMiB: Int = 256, gdb: Bool = false, kernelPath: String = BuildPlan.kernelImage,
@@ -63,7 +65,7 @@ public struct QemuMachine: Sendable, Equatable {
     if !modules.isEmpty { arguments += ["-initrd", try Self.initrd(modules)] }
     if let network { arguments += try network.arguments() }
     if gdb { arguments += ["-s", "-S"] }
-    return arguments
+    return arguments + extraArguments
   }
 
   /// The command as a user could paste it into a shell.

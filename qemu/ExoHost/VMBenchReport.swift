@@ -125,6 +125,10 @@ public enum VMBenchReport {
     text += linux.map { "`\($0.metric)` = \($0.what)" }.joined(separator: "; ")
     text += ". Linux has no counterpart quoted for `dirty` (exo reads the dirty bit from the page-table view), "
     text += "`upcall`, `map` or `map_batch100`.\n\n"
+    text +=
+      "How many of each path's instructions are privileged (CR3 writes, `invlpg`, `iretq`, `syscall`/`sysretq`, "
+      + "`fxsave`/`fxrstor`), measured from a trace of every executed instruction, is in "
+      + "[evaluation-privileged.md](evaluation-privileged.md) (`swift run exo bench privileged`).\n\n"
     text += "The JSON lines vmbench printed:\n\n```\n" + jsonLines(result).joined(separator: "\n") + "\n```\n"
     return text
   }
