@@ -84,13 +84,13 @@ public enum Threads {
     guard let slot = table.nextFreeSlot else { throw .tableFull }
     let top: UInt64
     do { top = try ThreadStacks.top(for: slot) } catch { throw .noStack(error) }
-    // The frame switch.S pops: x87 control word, MXCSR (the ABI's initial
-    // values), six zero GPRs, then the trampoline as the return address.
+    // The frame switch.S pops: the depth (1: inside the switch that starts
+    // the thread, until runCurrent), six zero GPRs, then the trampoline as
+    // the return address.
     let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(top) - 8 * UInt(EXO_SWITCH_FRAME_WORDS + 1))!
-    frame[0] = 0x037f
-    frame[1] = 0x1f80
-    for i in 2..<8 { frame[i] = 0 }
-    frame[8] = exo_thread_trampoline_address()
+    frame[0] = 1
+    for i in 1..<7 { frame[i] = 0 }
+    frame[7] = exo_thread_trampoline_address()
     savedRSP![slot] = UInt64(UInt(bitPattern: frame))
     bodies[slot] = body
     let created = table.create(weight: weight)
@@ -212,13 +212,12 @@ public enum Threads {
     }
   }
 
-  /// Whoever resumes this thread left the depth at its own; this thread's
-  /// comes back with it.
+  /// switch.S keeps each thread's depth in its frame: this thread's comes
+  /// back with it.
   @inline(__always)
   static func switchTo(from: Int, to: Int) {
-    let depth = exo_thread_critical_depth()
-    exo_thread_switch(savedRSP! + from, savedRSP![to])
-    exo_thread_critical_set(depth)
+    let saved = savedRSP.unsafelyUnwrapped
+    exo_thread_switch(saved + from, saved[to])
   }
 
   /// A new thread's first Swift code (the trampoline calls it), still inside

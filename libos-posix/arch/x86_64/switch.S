@@ -1,8 +1,15 @@
 /* The user-level thread switch: saves what the System V ABI says a callee
- * must preserve (RBX RBP R12-R15, RSP, MXCSR's control bits and the x87
- * control word) on the running thread's stack, and resumes the other thread
- * from its stack. Everything else is caller-saved, so the Swift caller has
- * already spilled what it needs. No kernel entry: the switch is all user mode.
+ * must preserve (RBX RBP R12-R15, RSP) and the thread's depth inside the
+ * thread library on the running thread's stack, and resumes the other
+ * thread from its stack. Everything else is caller-saved, so the Swift
+ * caller has already spilled what it needs. No kernel entry: the switch is
+ * all user mode.
+ * MXCSR's control bits and the x87 control word are callee-saved too, but
+ * they cannot differ between this env's threads: the kernel starts the env
+ * with the ABI's values (0x1f80, 0x037f), a new thread inherits them, and no
+ * code of the libOS or its apps (Swift, no fesetround, no inline assembly)
+ * changes them. So they are env-wide and the switch leaves them alone. A
+ * preempted thread still gets its whole FXSAVE image back (fxrstor below).
  * With preemption (runtime/Threads.swift), a slice-start upcall never takes
  * the CPU while RIP is in this file (exo_thread_code_start..end): the code
  * here runs between a thread's saved frame and its own state. */
@@ -23,15 +30,11 @@ exo_thread_switch:
   pushq %r13
   pushq %r14
   pushq %r15
-  subq $16, %rsp
-  stmxcsr EXO_SWITCH_MXCSR(%rsp)
-  fnstcw EXO_SWITCH_FCW(%rsp)
+  pushq exo_thread_critical(%rip)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
 exo_thread_switch_restore:
-  ldmxcsr EXO_SWITCH_MXCSR(%rsp)
-  fldcw EXO_SWITCH_FCW(%rsp)
-  addq $16, %rsp
+  popq exo_thread_critical(%rip)
   popq %r15
   popq %r14
   popq %r13
@@ -42,7 +45,8 @@ exo_thread_switch_restore:
 .size exo_thread_switch, . - exo_thread_switch
 
 /* A new thread's first instruction: exo_thread_switch "returns" here on the
- * fresh stack the runtime built (exo_thread_initial_frame). The Swift entry
+ * fresh stack the runtime built (Threads.spawn), its depth still 1 (inside
+ * the switch of the thread that started it) until runCurrent sets 0. The Swift entry
  * runs the thread's body and never returns. */
 .globl exo_thread_trampoline
 .type exo_thread_trampoline, @function
@@ -59,7 +63,7 @@ exo_thread_trampoline:
  * no longer needed: leave the exception stack for the next thread's, and
  * only then clear the upcalls-disabled word (an upcall from here on starts
  * the exception stack afresh, and sees RIP in this file, so it resumes).
- * Then the next thread resumes as from exo_thread_switch. */
+ * Then the next thread resumes as from exo_thread_switch, with its depth. */
 .globl exo_thread_preempt_switch
 .type exo_thread_preempt_switch, @function
 exo_thread_preempt_switch:
@@ -71,7 +75,8 @@ exo_thread_preempt_switch:
 /* A preempted thread's switch.S frame returns here, RSP = its FXSAVE image,
  * RBX = its exception.S-style frame (GPRs, RFLAGS, RIP, below the red
  * zone). It was preempted outside the thread library, so its depth there
- * is 0. Everything it needs is at or above RSP at every step, so even a
+ * is 0 (its frame's depth word says 1, so that nothing preempts it before
+ * this point). Everything it needs is at or above RSP at every step, so even a
  * preemption here (not taken: RIP is in this file) would be exact. */
 .globl exo_thread_resume_preempted
 .type exo_thread_resume_preempted, @function
