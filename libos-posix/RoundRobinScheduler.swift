@@ -46,4 +46,17 @@ public struct RoundRobinScheduler: ThreadScheduler {
     readyCount -= 1
     return thread
   }
+
+  /// The head leaves and `running` takes the tail, in place: the ring keeps
+  /// its count. Slots in the ring came through `ready`, so in range.
+  @inline(__always)
+  public mutating func rotate(_ running: Int) -> Int {
+    guard readyCount > 0 else { return running }
+    let thread = ring[unchecked: head]
+    var tail = head &+ readyCount
+    if tail >= ring.count { tail &-= ring.count }
+    ring[unchecked: tail] = running
+    head = head &+ 1 == ring.count ? 0 : head &+ 1
+    return thread
+  }
 }

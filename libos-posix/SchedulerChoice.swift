@@ -34,4 +34,9 @@ public struct SchedulerChoice: ThreadScheduler {
 
   @inline(__always)
   public mutating func next() -> Int? { isStride ? strideScheduler.next() : roundRobin.next() }
+
+  @inline(__always)
+  public mutating func rotate(_ running: Int) -> Int {
+    isStride ? strideScheduler.rotate(running) : roundRobin.rotate(running)
+  }
 }

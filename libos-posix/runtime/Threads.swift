@@ -114,13 +114,26 @@ public enum Threads {
     fatalError("an exited thread was resumed")
   }
 
-  /// The running thread stays ready; the scheduler picks who runs.
+  /// The running thread stays ready; the scheduler picks who runs. With no
+  /// sleeper to wake, one rotation of the scheduler and the switch; the
+  /// general path is out of line, so this one saves no registers of its own.
   @inline(never)
   public static func yield() {
     ThreadCritical.enter()
+    if table.sleepers == 0 {
+      let from = table.current
+      let to = table.rotateCurrent()
+      if to != from { switchTo(from: from, to: to) }
+    } else {
+      yieldWakingSleepers()
+    }
+    ThreadCritical.leave()
+  }
+
+  @inline(never)
+  static func yieldWakingSleepers() {
     table.yieldCurrent()
     reschedule()
-    ThreadCritical.leave()
   }
 
   /// The running thread's time is up: from the thread itself, a yield (the
