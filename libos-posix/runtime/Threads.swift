@@ -117,17 +117,25 @@ public enum Threads {
   /// The running thread stays ready; the scheduler picks who runs. With no
   /// sleeper to wake, one rotation of the scheduler and the switch; the
   /// general path is out of line, so this one saves no registers of its own.
+  /// The switch leaves the section itself (switch.S's
+  /// exo_thread_switch_leave), so it is this function's last act and this
+  /// thread resumes straight into the caller.
   @inline(never)
   public static func yield() {
     ThreadCritical.enter()
-    if table.sleepers == 0 {
-      let from = table.current
-      let to = table.rotateCurrent()
-      if to != from { switchTo(from: from, to: to) }
-    } else {
+    guard table.sleepers == 0 else {
       yieldWakingSleepers()
+      ThreadCritical.leave()
+      return
     }
-    ThreadCritical.leave()
+    let from = table.current
+    let to = table.rotateCurrent()
+    guard to != from else {
+      ThreadCritical.leave()
+      return
+    }
+    let saved = savedRSP.unsafelyUnwrapped
+    exo_thread_switch_leave(saved + from, saved[to])
   }
 
   @inline(never)

@@ -17,6 +17,19 @@
 
 #if !defined(__linux__) /* image code only: the host build compiles just the header, for its tests */
 
+/* RSP at a switch frame: the thread's depth, its callee-saved registers,
+ * where it resumes. */
+.macro SWITCH_RESTORE
+  popq exo_thread_critical(%rip)
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  retq
+.endm
+
 .text
 .globl exo_thread_code_start
 exo_thread_code_start:
@@ -34,15 +47,30 @@ exo_thread_switch:
   movq %rsp, (%rdi)
   movq %rsi, %rsp
 exo_thread_switch_restore:
-  popq exo_thread_critical(%rip)
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %rbx
-  popq %rbp
-  retq
+  SWITCH_RESTORE
 .size exo_thread_switch, . - exo_thread_switch
+
+/* void exo_thread_switch_leave(uint64_t *save_rsp, uint64_t next_rsp): the
+ * same for a caller whose only act after resuming would be to leave its
+ * section of the thread library (Threads.yield): it leaves it here, so the
+ * depth it saves is one less, and the caller can jump here as its last act
+ * (a tail call), resuming straight into its own caller. Until RSP moves,
+ * RIP is in this file, so the lower depth lets no upcall preempt it. */
+.globl exo_thread_switch_leave
+.type exo_thread_switch_leave, @function
+exo_thread_switch_leave:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  decq exo_thread_critical(%rip)
+  pushq exo_thread_critical(%rip)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  SWITCH_RESTORE
+.size exo_thread_switch_leave, . - exo_thread_switch_leave
 
 /* A new thread's first instruction: exo_thread_switch "returns" here on the
  * fresh stack the runtime built (Threads.spawn), its depth still 1 (inside

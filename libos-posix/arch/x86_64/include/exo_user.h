@@ -91,6 +91,9 @@ static inline void exo_store64(uint64_t address, uint64_t value) { *(volatile ui
 #define EXO_SWITCH_FRAME_WORDS 8 /* the depth, 6 GPRs, the return address */
 #ifndef __ASSEMBLER__
 void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp);
+/* The same, leaving the caller's section of the thread library (depth - 1)
+ * for the thread it switches away from: its caller's last act. */
+void exo_thread_switch_leave(uint64_t *save_rsp, uint64_t next_rsp);
 static inline uint64_t exo_thread_trampoline_address(void) { extern char exo_thread_trampoline[]; return (uint64_t)exo_thread_trampoline; }
 /* Preemption (switch.S): leave the exception stack for the next thread's
  * frame and clear the upcalls-disabled word; a preempted thread's frame
