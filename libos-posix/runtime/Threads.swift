@@ -10,7 +10,8 @@
 // state, the heap, the console buffer) is only changed inside
 // `ThreadCritical` sections: the depth in switch.S's `exo_thread_critical`.
 // It is the running thread's depth: every switch happens inside a section,
-// so reschedule puts the switched-in thread's own depth back, a new thread
+// so switch.S saves it in the switch frame and puts the switched-in
+// thread's own depth back (yield's switch saves it less one), a new thread
 // starts at 0, and a preempted one (preempted only at 0) resumes at 0.
 import LibOSPosix
 import SecureBindings
@@ -162,7 +163,7 @@ public enum Threads {
     guard case .run(let to) = table.pickNext(now: table.sleepers > 0 ? exo_rdtsc() : 0), to != from else { return }
     preemptions &+= 1
     savedRSP![from] = PreemptedFrame.build(slot: UnsafeRawPointer(state.page), resumeAt: exo_thread_resume_preempted_address())
-    // `to` resumes inside the library (reschedule puts its depth back) or in
+    // `to` resumes inside the library (switch.S puts its depth back) or in
     // switch.S (the trampoline, or a preempted thread's resume, which sets
     // 0): until then it is inside, so no upcall preempts it half-resumed.
     exo_thread_critical_set(1)

@@ -17,6 +17,16 @@
 
 #if !defined(__linux__) /* image code only: the host build compiles just the header, for its tests */
 
+/* What the System V ABI keeps across a call, below the switch frame. */
+.macro SAVE_CALLEE_SAVED
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+.endm
+
 /* RSP at a switch frame: the thread's depth, its callee-saved registers,
  * where it resumes. */
 .macro SWITCH_RESTORE
@@ -37,12 +47,7 @@ exo_thread_code_start:
 .globl exo_thread_switch
 .type exo_thread_switch, @function
 exo_thread_switch:
-  pushq %rbp
-  pushq %rbx
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
+  SAVE_CALLEE_SAVED
   pushq exo_thread_critical(%rip)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
@@ -59,12 +64,7 @@ exo_thread_switch_restore:
 .globl exo_thread_switch_leave
 .type exo_thread_switch_leave, @function
 exo_thread_switch_leave:
-  pushq %rbp
-  pushq %rbx
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
+  SAVE_CALLEE_SAVED
   decq exo_thread_critical(%rip)
   pushq exo_thread_critical(%rip)
   movq %rsp, (%rdi)
@@ -72,10 +72,10 @@ exo_thread_switch_leave:
   SWITCH_RESTORE
 .size exo_thread_switch_leave, . - exo_thread_switch_leave
 
-/* A new thread's first instruction: exo_thread_switch "returns" here on the
- * fresh stack the runtime built (Threads.spawn), its depth still 1 (inside
- * the switch of the thread that started it) until runCurrent sets 0. The Swift entry
- * runs the thread's body and never returns. */
+/* A new thread's first instruction: a switch "returns" here on the fresh
+ * stack the runtime built (Threads.spawn), its depth 1 (inside the library)
+ * until runCurrent sets 0. The Swift entry runs the thread's body and never
+ * returns. */
 .globl exo_thread_trampoline
 .type exo_thread_trampoline, @function
 exo_thread_trampoline:
