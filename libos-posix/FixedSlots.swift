@@ -26,4 +26,13 @@ public struct FixedSlots<Element> {
       base[i] = newValue
     }
   }
+
+  /// The same without the range check, for the thread switch's own path:
+  /// only for slots a scheduler or the table already holds (each was
+  /// checked when it was admitted).
+  @inline(__always)
+  public subscript(unchecked i: Int) -> Element {
+    get { base[i] }
+    nonmutating set { base[i] = newValue }
+  }
 }

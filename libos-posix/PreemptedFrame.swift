@@ -19,8 +19,8 @@ public enum PreemptedFrame {
   static let fpuBytes: UInt64 = 512
   /// 15 GPRs, RFLAGS, RIP: exception.S's FRAME_SIZE less the red zone.
   static let resumeWords: UInt64 = UInt64(ExceptionSlot.generalRegisterCount) + 2
-  /// switch.S's frame: x87 control word, MXCSR, R15 R14 R13 R12 RBX RBP, return address.
-  static let switchWords = 9
+  /// switch.S's frame: the depth, R15 R14 R13 R12 RBX RBP, return address.
+  static let switchWords = 8
   /// At most this far below the interrupted RSP (the alignment takes up to 8).
   public static let maxBytes: UInt64 = redZone + 8 * resumeWords + 8 + fpuBytes + 8 * UInt64(switchWords)
 
@@ -42,13 +42,12 @@ public enum PreemptedFrame {
       from: slot + ExceptionSlot.fpuArea, byteCount: Int(fpuBytes))
     let switchAddress = fpu &- 8 * UInt64(switchWords)
     let switchFrame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(switchAddress))!
-    // The block switch.S loads before the pops: the ABI's defaults, which
-    // fxrstor then replaces with the thread's own.
-    switchFrame[0] = 0x037f
-    switchFrame[1] = 0x1f80
-    for i in 2..<8 { switchFrame[i] = 0 }
-    switchFrame[6] = frameAddress  // popped into RBX
-    switchFrame[8] = resume
+    // The depth switch.S pops first: 1, inside the library until
+    // exo_thread_resume_preempted sets the thread's own 0.
+    switchFrame[0] = 1
+    for i in 1..<7 { switchFrame[i] = 0 }
+    switchFrame[5] = frameAddress  // popped into RBX
+    switchFrame[7] = resume
     return switchAddress
   }
 }

@@ -4,12 +4,19 @@
 
 public struct RoundRobinScheduler: ThreadScheduler {
   /// A ring of thread slots; a thread is in it at most once, so `capacity`
-  /// entries always suffice.
+  /// entries always suffice. Its size is a power of two, so positions wrap
+  /// with a mask.
   private let ring: FixedSlots<Int>
+  private let mask: Int
   private var head = 0
   public private(set) var readyCount = 0
 
-  public init(capacity: Int) { ring = FixedSlots(repeating: 0, count: max(capacity, 1)) }
+  public init(capacity: Int) {
+    var size = 1
+    while size < capacity { size *= 2 }
+    ring = FixedSlots(repeating: 0, count: size)
+    mask = size - 1
+  }
 
   public var name: StaticString { "rr" }
 
@@ -44,6 +51,17 @@ public struct RoundRobinScheduler: ThreadScheduler {
     let thread = ring[head]
     head = head + 1 == ring.count ? 0 : head + 1
     readyCount -= 1
+    return thread
+  }
+
+  /// The head leaves and `running` takes the tail, in place: the ring keeps
+  /// its count. Slots in the ring came through `ready`, so in range.
+  @inline(__always)
+  public mutating func rotate(_ running: Int) -> Int {
+    guard readyCount > 0 else { return running }
+    let thread = ring[unchecked: head]
+    ring[unchecked: (head &+ readyCount) & mask] = running
+    head = (head &+ 1) & mask
     return thread
   }
 }

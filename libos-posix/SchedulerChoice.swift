@@ -34,4 +34,17 @@ public struct SchedulerChoice: ThreadScheduler {
 
   @inline(__always)
   public mutating func next() -> Int? { isStride ? strideScheduler.next() : roundRobin.next() }
+
+  @inline(__always)
+  public mutating func rotate(_ running: Int) -> Int {
+    isStride ? Self.rotateStride(&strideScheduler, running) : roundRobin.rotate(running)
+  }
+
+  /// Out of line, and not a method (a method's self takes a register the
+  /// caller must then save): stride's scan needs registers that
+  /// round-robin's inlined yield would otherwise save as well.
+  @inline(never)
+  private static func rotateStride(_ scheduler: inout StrideScheduler, _ running: Int) -> Int {
+    scheduler.rotate(running)
+  }
 }

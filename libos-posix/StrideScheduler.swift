@@ -74,4 +74,31 @@ public struct StrideScheduler: ThreadScheduler {
     pass[bestThread] = bestPass &+ stride[bestThread]
     return bestThread
   }
+
+  /// `ready(running)` then `next()` without moving `running` through the
+  /// set: it competes from outside, and takes the picked thread's place in
+  /// the set when it loses. The set's order never decides a pick (ties go
+  /// to the lower slot), so the picks are the same.
+  @inline(__always)
+  public mutating func rotate(_ running: Int) -> Int {
+    if pass[unchecked: running] < globalPass { pass[unchecked: running] = globalPass }
+    var best = -1
+    var bestThread = running
+    var bestPass = pass[unchecked: running]
+    var i = 0
+    while i < readyCount {
+      let t = readySet[unchecked: i]
+      let p = pass[unchecked: t]
+      if p < bestPass || (p == bestPass && t < bestThread) {
+        best = i
+        bestThread = t
+        bestPass = p
+      }
+      i &+= 1
+    }
+    if best >= 0 { readySet[unchecked: best] = running }
+    globalPass = bestPass
+    pass[unchecked: bestThread] = bestPass &+ stride[unchecked: bestThread]
+    return bestThread
+  }
 }

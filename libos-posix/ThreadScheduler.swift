@@ -14,4 +14,15 @@ public protocol ThreadScheduler {
   mutating func ready(_ thread: Int)
   /// The ready thread to run now, no longer counted as ready; nil when none is.
   mutating func next() -> Int?
+  /// The running thread yields: it stays ready and the thread to run now is
+  /// picked, maybe `running` again. Exactly `ready(running)` then `next()!`,
+  /// in one step: the yield's fast path, which a policy may make cheaper.
+  mutating func rotate(_ running: Int) -> Int
+}
+
+extension ThreadScheduler {
+  public mutating func rotate(_ running: Int) -> Int {
+    ready(running)
+    return next()!
+  }
 }

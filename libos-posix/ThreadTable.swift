@@ -27,6 +27,8 @@ public enum JoinStep: Equatable, Sendable {
 
 public struct ThreadTable<Scheduler: ThreadScheduler> {
   public private(set) var scheduler: Scheduler
+  /// The running thread's entry says `.ready` (it is `current`, and
+  /// `state` reports it as `.running`), so a yield writes no state at all.
   private let states: FixedSlots<ThreadState>
   private let deadlines: FixedSlots<UInt64>
   private let joiners: FixedSlots<Int>  // -1: nobody waits
@@ -41,13 +43,16 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
     states = FixedSlots(repeating: .free, count: capacity)
     deadlines = FixedSlots(repeating: 0, count: capacity)
     joiners = FixedSlots(repeating: -1, count: capacity)
-    states[0] = .running
+    states[0] = .ready  // running: it is `current`
     self.scheduler.admit(0, weight: 1)
   }
 
   public var capacity: Int { states.count }
   /// The table's storage is made once and shared by copies: keep one table.
-  public func state(_ thread: Int) -> ThreadState { states[thread] }
+  public func state(_ thread: Int) -> ThreadState {
+    let stored = states[thread]
+    return thread == current && stored == .ready ? .running : stored
+  }
   public var liveCount: Int {
     var n = 0
     for t in 0..<states.count where states[t] != .free && states[t] != .exited { n += 1 }
@@ -76,6 +81,17 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
   public mutating func yieldCurrent() {
     states[current] = .ready
     scheduler.ready(current)
+  }
+
+  /// A yield while no thread sleeps, in one step: the same as `yieldCurrent`
+  /// then `pickNext` (which then always names someone), without the steps
+  /// that do nothing here. Returns who runs now, maybe the same thread.
+  @inline(__always)
+  public mutating func rotateCurrent() -> Int {
+    precondition(sleepers == 0, "rotateCurrent with sleepers: use pickNext")
+    let next = scheduler.rotate(current)
+    current = next
+    return next
   }
 
   /// The running thread waits for a `wake` (a mutex, a condition, a queue).
@@ -127,8 +143,7 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
   public mutating func pickNext(now: UInt64) -> NextStep {
     if sleepers > 0 && now >= earliestDeadline { wakeSleepers(now: now) }
     if let next = scheduler.next() {
-      states[next] = .running
-      current = next
+      current = next  // its entry says .ready already: the scheduler holds only ready threads
       return .run(next)
     }
     return sleepers > 0 ? .idle(until: earliestDeadline) : .deadlock

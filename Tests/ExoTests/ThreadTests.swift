@@ -114,6 +114,50 @@ final class ThreadTests: XCTestCase {
 
   // MARK: the thread table
 
+  /// `rotate` (the yield's fast path) picks exactly as `ready` then `next`,
+  /// under both policies, through random yields, wakes, blocks and retires.
+  func testRotateMatchesReadyThenNext() {
+    for stride in [false, true] {
+      var rng = SplitMix64(seed: stride ? 0x5e1f : 0x0707)
+      let capacity = 9
+      func make() -> SchedulerChoice { stride ? .stride(capacity: capacity) : .roundRobin(capacity: capacity) }
+      var fast = make(), slow = make()
+      for t in 0..<capacity {
+        let weight = 1 + rng.below(5)
+        fast.admit(t, weight: weight); slow.admit(t, weight: weight)
+      }
+      var running = 0
+      var blocked = Set(1..<capacity)
+      for step in 0..<2000 {
+        switch rng.below(4) {
+        case 0 where !blocked.isEmpty:  // a blocked thread is woken
+          let t = rng.pick(Array(blocked).sorted())
+          blocked.remove(t)
+          fast.ready(t); slow.ready(t)
+        case 1:  // the running thread blocks
+          blocked.insert(running)
+          let a = fast.next(), b = slow.next()
+          XCTAssertEqual(a, b, "step \(step)")
+          guard let next = a else {
+            let t = blocked.sorted()[0]
+            blocked.remove(t)
+            fast.ready(t); slow.ready(t)
+            running = fast.next()!
+            XCTAssertEqual(slow.next(), running)
+            continue
+          }
+          running = next
+        default:  // the running thread yields
+          slow.ready(running)
+          let b = slow.next()
+          let a = fast.rotate(running)
+          XCTAssertEqual(a, b, "step \(step) stride \(stride)")
+          running = a
+        }
+      }
+    }
+  }
+
   func testCreateJoinExitReapsTheSlot() {
     var table = ThreadTable(capacity: 3, scheduler: SchedulerChoice.roundRobin(capacity: 3))
     XCTAssertEqual(table.current, 0)
@@ -407,8 +451,9 @@ final class ThreadTests: XCTestCase {
         defer { sp += 8 }
         return UnsafePointer<UInt64>(bitPattern: UInt(sp))!.pointee
       }
-      // switch.S: the FCW/MXCSR block, R15 R14 R13 R12 RBX RBP, ret.
-      _ = pop(); _ = pop()
+      // switch.S: the depth (inside the library until the resume sets 0),
+      // R15 R14 R13 R12 RBX RBP, ret.
+      XCTAssertEqual(pop(), 1)
       var popped: [UInt64] = []
       for _ in 0..<6 { popped.append(pop()) }
       XCTAssertEqual(pop(), resume)

@@ -10,7 +10,8 @@
 // state, the heap, the console buffer) is only changed inside
 // `ThreadCritical` sections: the depth in switch.S's `exo_thread_critical`.
 // It is the running thread's depth: every switch happens inside a section,
-// so reschedule puts the switched-in thread's own depth back, a new thread
+// so switch.S saves it in the switch frame and puts the switched-in
+// thread's own depth back (yield's switch saves it less one), a new thread
 // starts at 0, and a preempted one (preempted only at 0) resumes at 0.
 import LibOSPosix
 import SecureBindings
@@ -84,13 +85,13 @@ public enum Threads {
     guard let slot = table.nextFreeSlot else { throw .tableFull }
     let top: UInt64
     do { top = try ThreadStacks.top(for: slot) } catch { throw .noStack(error) }
-    // The frame switch.S pops: x87 control word, MXCSR (the ABI's initial
-    // values), six zero GPRs, then the trampoline as the return address.
+    // The frame switch.S pops: the depth (1: inside the switch that starts
+    // the thread, until runCurrent), six zero GPRs, then the trampoline as
+    // the return address.
     let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(top) - 8 * UInt(EXO_SWITCH_FRAME_WORDS + 1))!
-    frame[0] = 0x037f
-    frame[1] = 0x1f80
-    for i in 2..<8 { frame[i] = 0 }
-    frame[8] = exo_thread_trampoline_address()
+    frame[0] = 1
+    for i in 1..<7 { frame[i] = 0 }
+    frame[7] = exo_thread_trampoline_address()
     savedRSP![slot] = UInt64(UInt(bitPattern: frame))
     bodies[slot] = body
     let created = table.create(weight: weight)
@@ -114,13 +115,34 @@ public enum Threads {
     fatalError("an exited thread was resumed")
   }
 
-  /// The running thread stays ready; the scheduler picks who runs.
+  /// The running thread stays ready; the scheduler picks who runs. With no
+  /// sleeper to wake, one rotation of the scheduler and the switch; the
+  /// general path is out of line, so this one saves no registers of its own.
+  /// The switch leaves the section itself (switch.S's
+  /// exo_thread_switch_leave), so it is this function's last act and this
+  /// thread resumes straight into the caller.
   @inline(never)
   public static func yield() {
     ThreadCritical.enter()
+    guard table.sleepers == 0 else {
+      yieldWakingSleepers()
+      ThreadCritical.leave()
+      return
+    }
+    let from = table.current
+    let to = table.rotateCurrent()
+    guard to != from else {
+      ThreadCritical.leave()
+      return
+    }
+    let saved = savedRSP.unsafelyUnwrapped
+    exo_thread_switch_leave(saved + from, saved[to])
+  }
+
+  @inline(never)
+  static func yieldWakingSleepers() {
     table.yieldCurrent()
     reschedule()
-    ThreadCritical.leave()
   }
 
   /// The running thread's time is up: from the thread itself, a yield (the
@@ -141,7 +163,7 @@ public enum Threads {
     guard case .run(let to) = table.pickNext(now: table.sleepers > 0 ? exo_rdtsc() : 0), to != from else { return }
     preemptions &+= 1
     savedRSP![from] = PreemptedFrame.build(slot: UnsafeRawPointer(state.page), resumeAt: exo_thread_resume_preempted_address())
-    // `to` resumes inside the library (reschedule puts its depth back) or in
+    // `to` resumes inside the library (switch.S puts its depth back) or in
     // switch.S (the trampoline, or a preempted thread's resume, which sets
     // 0): until then it is inside, so no upcall preempts it half-resumed.
     exo_thread_critical_set(1)
@@ -212,13 +234,12 @@ public enum Threads {
     }
   }
 
-  /// Whoever resumes this thread left the depth at its own; this thread's
-  /// comes back with it.
+  /// switch.S keeps each thread's depth in its frame: this thread's comes
+  /// back with it.
   @inline(__always)
   static func switchTo(from: Int, to: Int) {
-    let depth = exo_thread_critical_depth()
-    exo_thread_switch(savedRSP! + from, savedRSP![to])
-    exo_thread_critical_set(depth)
+    let saved = savedRSP.unsafelyUnwrapped
+    exo_thread_switch(saved + from, saved[to])
   }
 
   /// A new thread's first Swift code (the trampoline calls it), still inside

@@ -84,15 +84,16 @@ static inline void exo_store64(uint64_t address, uint64_t value) { *(volatile ui
 #endif /* __ASSEMBLER__ */
 
 /* switch.S: the user-level thread switch. It pushes RBP RBX R12-R15 and then
- * a 16-byte block holding the x87 control word (at EXO_SWITCH_FCW) and MXCSR
- * (at EXO_SWITCH_MXCSR); the saved RSP points at that block, and a `ret`
- * follows the pops. A new thread's stack holds the same frame, returning to
- * exo_thread_trampoline. */
-#define EXO_SWITCH_FCW 0
-#define EXO_SWITCH_MXCSR 8
-#define EXO_SWITCH_FRAME_WORDS 9 /* the block (2 words), 6 GPRs, the return address */
+ * the thread's depth inside the thread library (exo_thread_critical); the
+ * saved RSP points at that depth word, and a `ret` follows the pops. A new
+ * thread's stack holds the same frame, returning to exo_thread_trampoline.
+ * No FP control words: they are env-wide (switch.S says why). */
+#define EXO_SWITCH_FRAME_WORDS 8 /* the depth, 6 GPRs, the return address */
 #ifndef __ASSEMBLER__
 void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp);
+/* The same, leaving the caller's section of the thread library (depth - 1)
+ * for the thread it switches away from: its caller's last act. */
+void exo_thread_switch_leave(uint64_t *save_rsp, uint64_t next_rsp);
 static inline uint64_t exo_thread_trampoline_address(void) { extern char exo_thread_trampoline[]; return (uint64_t)exo_thread_trampoline; }
 /* Preemption (switch.S): leave the exception stack for the next thread's
  * frame and clear the upcalls-disabled word; a preempted thread's frame
