@@ -184,15 +184,16 @@ enum Network {
   }
 
   /// Unpins the frames of every send the device has finished.
-  static func collectSent() {
-    VirtioNet.collectSent { index in
-      let record = sendRecords! + index * recordWords
-      for p in 0..<VirtioNet.transmitPieces where record[p] != 0 {
-        frameBindings.unpin(Frame(number: record[p] - 1))
-        record[p] = 0
-      }
-      record[VirtioNet.transmitPieces + 1] = 0
+  static func collectSent() { VirtioNet.collectSent(release) }
+
+  /// Forgets transmit buffer `index`'s send: its frames unpinned, its number cleared.
+  private static func release(_ index: Int) {
+    let record = sendRecords! + index * recordWords
+    for p in 0..<VirtioNet.transmitPieces where record[p] != 0 {
+      frameBindings.unpin(Frame(number: record[p] - 1))
+      record[p] = 0
     }
+    record[VirtioNet.transmitPieces + 1] = 0
   }
 
   /// Waits until the device has read every frame it was given, so that a
@@ -211,13 +212,7 @@ enum Network {
     KernelLine().text("net: the device kept ").decimal(UInt64(VirtioNet.sendsInFlight))
       .text(" sends; it is reset and the network is off").end()
     VirtioNet.stop()
-    for index in 0..<VirtioNet.transmitBuffers {
-      let record = sendRecords! + index * recordWords
-      for p in 0..<VirtioNet.transmitPieces where record[p] != 0 {
-        frameBindings.unpin(Frame(number: record[p] - 1))
-        record[p] = 0
-      }
-    }
+    for index in 0..<VirtioNet.transmitBuffers { release(index) }
   }
   private static let sendWaitLimit = 50_000_000
 

@@ -84,6 +84,10 @@ public struct SocketDescriptors {
     return fd
   }
 
+  /// What a call on `fd` answers when `fd` is not the kind of socket it
+  /// takes: `-EBADF` if it names nothing, else `otherwise`.
+  private func refusal(_ fd: Int, _ otherwise: Int) -> Int { self[fd] == nil ? SocketErrno.badDescriptor : otherwise }
+
   /// The stack's handle of `fd`, for poll; nil when it has none yet.
   public func socket(_ fd: Int) -> NetSocket? {
     switch self[fd] {
@@ -108,7 +112,7 @@ public struct SocketDescriptors {
   }
 
   public mutating func listen<D>(_ fd: Int, backlog: Int, in stack: inout NetStack<D>) -> Int {
-    guard case .tcpUnbound(let port)? = self[fd] else { return self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.invalid }
+    guard case .tcpUnbound(let port)? = self[fd] else { return refusal(fd, SocketErrno.invalid) }
     guard port != 0, backlog > 0 else { return SocketErrno.invalid }
     do { slots[fd] = .tcp(try stack.tcpListen(port: port, backlog: min(backlog, 64))) } catch {
       return SocketErrno.of(error)
@@ -118,7 +122,7 @@ public struct SocketDescriptors {
 
   /// A new descriptor for a connection waiting on listener `fd`.
   public mutating func accept<D>(_ fd: Int, in stack: inout NetStack<D>) -> Int {
-    guard case .tcp(let listener)? = self[fd] else { return self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.invalid }
+    guard case .tcp(let listener)? = self[fd] else { return refusal(fd, SocketErrno.invalid) }
     guard slots.contains(where: { $0 == nil }) else { return SocketErrno.tooManyOpen }
     do { return place(.tcp(try stack.tcpAccept(listener))) } catch { return SocketErrno.of(error) }
   }
@@ -144,7 +148,7 @@ public struct SocketDescriptors {
   /// How a connect under way on `fd` stands: 0 once established, the
   /// connection's error if it failed, `-EAGAIN` while the handshake runs.
   public mutating func connected<D>(_ fd: Int, in stack: inout NetStack<D>, now: UInt64) -> Int {
-    guard case .tcp(let id)? = self[fd] else { return self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.invalid }
+    guard case .tcp(let id)? = self[fd] else { return refusal(fd, SocketErrno.invalid) }
     let ready = stack.tcpReadiness(id)
     if ready.contains(.error) {
       // The failed connection keeps its error until closed: a receive reports it.
@@ -158,7 +162,7 @@ public struct SocketDescriptors {
   }
 
   public mutating func send<D>(_ fd: Int, _ bytes: UnsafeRawBufferPointer, in stack: inout NetStack<D>, now: UInt64) -> Int {
-    guard case .tcp(let id)? = self[fd] else { return self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.notConnected }
+    guard case .tcp(let id)? = self[fd] else { return refusal(fd, SocketErrno.notConnected) }
     do { return try stack.tcpSend(id, bytes, now: now) } catch { return SocketErrno.of(error) }
   }
 
@@ -166,7 +170,7 @@ public struct SocketDescriptors {
   public mutating func receive<D>(_ fd: Int, into buffer: UnsafeMutableRawBufferPointer, in stack: inout NetStack<D>, now: UInt64)
     -> Int
   {
-    guard case .tcp(let id)? = self[fd] else { return self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.notConnected }
+    guard case .tcp(let id)? = self[fd] else { return refusal(fd, SocketErrno.notConnected) }
     do { return try stack.tcpReceive(id, into: buffer, now: now) } catch { return SocketErrno.of(error) }
   }
 
@@ -175,7 +179,7 @@ public struct SocketDescriptors {
     _ fd: Int, _ bytes: UnsafeRawBufferPointer, to address: IPv4Address, port: UInt16, in stack: inout NetStack<D>,
     now: UInt64
   ) -> Int {
-    guard case .udp(let bound)? = self[fd] else { return self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.invalid }
+    guard case .udp(let bound)? = self[fd] else { return refusal(fd, SocketErrno.invalid) }
     var socket = bound
     if socket == nil {
       let result = bind(fd, port: 0, in: &stack)
@@ -193,7 +197,7 @@ public struct SocketDescriptors {
     -> (result: Int, source: IPv4Address, port: UInt16)
   {
     guard case .udp(let bound)? = self[fd] else {
-      return (self[fd] == nil ? SocketErrno.badDescriptor : SocketErrno.invalid, .any, 0)
+      return (refusal(fd, SocketErrno.invalid), .any, 0)
     }
     guard let socket = bound else { return (SocketErrno.invalid, .any, 0) }  // nothing can arrive unbound
     guard let got = stack.udpReceive(socket, into: buffer) else { return (SocketErrno.wouldBlock, .any, 0) }

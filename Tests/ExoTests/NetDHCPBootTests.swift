@@ -75,18 +75,12 @@ final class HostListener: @unchecked Sendable {
   private var thread: Thread? = nil
 
   init(port: Int) throws {
-    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ExoFailure("socket: \(errno)", exitStatus: 1) }
-    var yes: Int32 = 1
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-    var address = LoopbackSocket.loopback(port: port)
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    let socket = try LoopbackSocket(.tcp, port: port)
+    guard listen(socket.fd, 1) == 0 else {
+      socket.close()
+      throw ExoFailure("listen on \(port): \(errno)", exitStatus: 1)
     }
-    guard bound == 0, listen(fd, 1) == 0 else {
-      close(fd)
-      throw ExoFailure("bind/listen on \(port): \(errno)", exitStatus: 1)
-    }
+    fd = socket.fd
     let thread = Thread { [self] in serve() }
     self.thread = thread
     thread.start()
