@@ -38,12 +38,8 @@ enum EnvLoader {
 
     // A network binding is a whole (MAC, IPv4) pair: no two envs share either half.
     if let mac = config.mac {
-      for i in 0..<envTable.count {
-        let other = envTable[EnvID(UInt16(i + 1))]
-        if other.pointee.netMAC == mac || (config.ip != nil && other.pointee.netIPv4 == config.ip!) {
-          throw .addressTaken
-        }
-      }
+      for i in 0..<envTable.count where envTable[EnvID(UInt16(i + 1))].pointee.netMAC == mac { throw .addressTaken }
+      if let ip = config.ip, Network.ipv4Taken(ip, besides: nil) { throw .addressTaken }
     }
     guard let env = envTable.claim() else { throw .tooManyEnvs }
     env.pointee.reclaim = ReclaimRequest()

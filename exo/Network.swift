@@ -278,18 +278,25 @@ enum Network {
       let address = DHCPBinding.leasedAddress(in: frame, mac: env.pointee.netMAC, xid: xid),
       address != env.pointee.netIPv4
     else { return }
-    for i in 0..<envTable.count {
-      let other = envTable[EnvID(UInt16(i + 1))]
-      if other != env && other.pointee.netIPv4 == address && other.pointee.state != .exited {
-        KernelLine().text("net: refused a DHCP lease of an address another env holds").end()
-        return
-      }
+    guard !ipv4Taken(address, besides: env) else {
+      KernelLine().text("net: refused a DHCP lease of an address another env holds").end()
+      return
     }
     env.pointee.netIPv4 = address
     control.storeBytes(of: UInt64(address), toByteOffset: NetRing.ipv4, as: UInt64.self)
     KernelLine().text("net: env ").env(env.pointee).text(" bound to ").decimal(UInt64(address >> 24)).text(".")
       .decimal(UInt64(address >> 16 & 0xff)).text(".").decimal(UInt64(address >> 8 & 0xff)).text(".")
       .decimal(UInt64(address & 0xff)).text(" by DHCP").end()
+  }
+
+  /// Whether a live env other than `env` is bound to `ipv4`: the IPv4 half
+  /// of a binding belongs to one env (EnvLoader at load, a DHCP lease later).
+  static func ipv4Taken(_ ipv4: UInt32, besides env: EnvRef?) -> Bool {
+    for i in 0..<envTable.count {
+      let other = envTable[EnvID(UInt16(i + 1))]
+      if other != env && other.pointee.state != .exited && other.pointee.netIPv4 == ipv4 { return true }
+    }
+    return false
   }
 
   /// At exit: the env's filters go, and its ring frames are unpinned so that they can be freed.
