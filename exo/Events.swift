@@ -55,8 +55,11 @@ enum Events {
     }
     let ticks = timeoutMicroseconds > UInt64.max / LocalAPIC.tscPerMillisecond
       ? UInt64.max : timeoutMicroseconds * LocalAPIC.tscPerMillisecond / 1000
-    env.pointee.wakeAt = timeoutMicroseconds == 0 ? 0 : Machine.tsc() &+ max(ticks, 1)
+    let now = Machine.tsc()
+    // Saturates: a timeout too far ahead to count is one that never passes.
+    env.pointee.wakeAt = timeoutMicroseconds == 0 ? 0 : (ticks >= UInt64.max - now ? UInt64.max : now + max(ticks, 1))
     env.pointee.state = .blocked
+    if env.pointee.wakeAt != 0 { Timers.timeoutSet(env.pointee.wakeAt) }
     env.pointee.registers.pointee.setResult(status: 0, value: 0)
     return .yield
   }

@@ -115,6 +115,14 @@ final class BootTests: XCTestCase {
       XCTAssertGreaterThanOrEqual(ticks, 2_000_000, "woke before its 2 ms\n\(log)")
     }
     XCTAssertTrue(result.lines.contains { $0.hasPrefix("[exo] idle: halted ") }, log)
+    // The 300 µs timeout is the APIC's deadline, not the next 1 ms slice end
+    // (under icount a TSC tick is one instruction, a nanosecond of guest time).
+    let short = try XCTUnwrap(result.lines.first { $0.hasPrefix("[sleeper:1] short sleep took ") }, log)
+    let parts = short.split(separator: " ")
+    let ticks = try XCTUnwrap(UInt64(parts[4]), short)
+    XCTAssertEqual(parts.last, "0", "the short sleep ended with an event, not its timeout\n\(log)")
+    XCTAssertGreaterThanOrEqual(ticks, 300_000, "woke before its 300 µs\n\(log)")
+    XCTAssertLessThan(ticks, 1_000_000, "the timeout waited for a slice's end\n\(log)")
   }
 
   /// A signal wakes a waiting env; a signal to an env that does not list

@@ -1,6 +1,6 @@
 // sleeper: waits in the kernel rather than spinning. By default it sleeps
-// three times and checks, against the TSC, that it never woke early; when
-// every env sleeps the kernel halts the CPU. `sleeper:waiter` blocks until
+// three times and checks, against the TSC, that it never woke early, then
+// once for less than a slice; when every env sleeps the kernel halts the CPU. `sleeper:waiter` blocks until
 // `sleeper:signaler` (the next env) signals it, and prints the bits.
 // `sleeper:timers` checks per-env timers (SleeperTimers.swift).
 import LibOSRuntime
@@ -53,6 +53,11 @@ struct Sleeper {
         Exo.exit(1)
       }
       print("slept 3 times")
+      // A timeout shorter than a slice: the kernel programs the APIC for it,
+      // so the env wakes near 300 µs, not at the next slice's end.
+      let t0 = exo_rdtsc()
+      let bits = (try? Exo.eventWait(microseconds: 300)) ?? 1
+      print("short sleep took \(exo_rdtsc() &- t0) TSC ticks, bits \(bits)")
     }
   }
 }
