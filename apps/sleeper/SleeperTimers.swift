@@ -100,6 +100,15 @@ enum SleeperTimers {
     check("a fifth is refused with table_full", armError(now + hour / 2, bit: 1) == .tableFull)
     for id in ids { _ = cancelError(id) }
     check("after cancelling them a timer can be armed again", armError(now + hour / 2, bit: 1) == nil)
+    // A timeout too far ahead to count in TSC ticks never passes (it once
+    // wrapped around and woke the env at once): the timer's bit ends the wait.
+    if let id = try? Exo.timerArm(deadline: exo_rdtsc() + ms, bit: 8) {
+      let bits = (try? Exo.eventWait(microseconds: UInt64.max)) ?? 0
+      check("a 2^64-1 µs timeout waits for the event", bits == 1 << 8)
+      _ = cancelError(id)
+    } else {
+      check("a timer for the long wait is armed", false)
+    }
   }
 
   /// With the shared page registered and upcalls asked for, the delivery
