@@ -224,6 +224,33 @@ final class BootTests: XCTestCase {
     XCTAssertEqual(verdict.framesFreeAtEnd, verdict.framesFreeAtBoot, "frames leaked by refused modules\n\(log)")
   }
 
+  /// The kernel's own check, which the host tool's plan check normally
+  /// hides: no two envs share a MAC or an IPv4 address. Modules 2 and 3
+  /// reuse module 1's MAC and its address; module 4 has its own pair.
+  func testASecondModuleWithATakenMACOrAddressIsRefused() throws {
+    let bench = try prepared()
+    let plan = try BootPlan(root: bench.root, catalog: bench.catalog, apps: [AppChoice(name: "hello")], accel: .tcg)
+    try bench.builder.link(plan.modules)
+    let pairs = [("01", "100"), ("01", "101"), ("02", "100"), ("03", "101")]
+    let modules = pairs.map { mac, host in
+      QemuModule(
+        path: plan.modules[0].imagePath,
+        commandLine: "name=hello frames=128 slices=1 mac=02:00:00:00:00:\(mac) ip=10.0.2.\(host)")
+    }
+    let run = try QemuSession.run(QemuMachine(accel: .tcg, modules: modules), qemu: bench.qemu, in: bench.root, timeout: 60)
+    let verdict = BootVerdict.judge(lines: run.lines, end: run.end)
+    let log = run.lines.joined(separator: "\n")
+    XCTAssertTrue(verdict.isGood, "\(verdict.reason)\n\(log)")
+    for n in [2, 3] {
+      XCTAssertTrue(
+        run.lines.contains("[exo] module \(n) refused: another env is bound to the same MAC or IPv4 address"),
+        "module \(n)\n\(log)")
+    }
+    XCTAssertEqual(verdict.refusedModules.count, 2, log)
+    XCTAssertEqual(verdict.envs.map { "\($0.name):\($0.id)" }, ["hello:1", "hello:2"], log)
+    XCTAssertEqual(verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+  }
+
   private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
 
   private func boot(_ apps: String...) throws -> BootResult { try prepared().boot(apps) }
