@@ -8,7 +8,7 @@ import PackageDescription
 
 // One line per app image (apps/NAME with an app.manifest): target `App_NAME`,
 // static-library product `app-NAME`. A host test checks this list against apps/.
-let appNames = ["badcalls", "badmem", "counter", "cpubench", "dhcp-client", "echo", "fault", "heap", "hello", "httpd", "netbad", "netbench", "pager-demo", "pct", "ports", "reclaim", "share", "sleeper", "spinner", "tcp-echo", "threads", "udp-echo", "vmbench"]
+let appNames = ["badcalls", "badmem", "counter", "cpubench", "dhcp-client", "echo", "fault", "heap", "hello", "httpd", "netbad", "netbench", "pager-demo", "pct", "ports", "reclaim", "share", "sleeper", "spinner", "tcp-echo", "tenant", "threads", "udp-echo", "vmbench"]
 /// Apps that link the network libOS as well as the POSIX one.
 let networkedApps: Set<String> = ["dhcp-client", "httpd", "netbad", "netbench", "tcp-echo", "udp-echo"]
 func appTarget(_ name: String) -> String { "App_" + name.split(separator: "-").joined(separator: "_") }

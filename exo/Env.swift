@@ -8,6 +8,8 @@ enum EnvState: Equatable {
   case runnable
   /// In `event_wait`: until an event arrives or `wakeAt` passes.
   case blocked
+  /// `held=1`: its id is taken, nothing is loaded; `env_start` loads it.
+  case held
   case exited
 }
 
@@ -87,6 +89,19 @@ struct Env {
   /// frames handed out last, the first a forced repossession takes.
   var reclaim = ReclaimRequest()
   var recent = AllocationLog()
+  /// Over-committed quotas (secure-bindings/QuotaShares.swift): the
+  /// manifest's `frames`, the lowest `quota_lower` has set, and what the
+  /// loader took.
+  var manifestQuota: UInt64 = 0
+  var quotaCeiling: UInt64 = 0
+  var loadedFrames: UInt64 = 0
+  /// A held env's module, which `env_start` loads; and whether an
+  /// `env_start` has asked for it, which makes its quota count.
+  var heldModule = BootModule(start: 0, end: 0, commandLine: 0)
+  var startAsked = false
+
+  /// Envs that hold frames or are about to: they share the machine.
+  var claimsFrames: Bool { state == .runnable || state == .blocked || (state == .held && startAsked) }
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {

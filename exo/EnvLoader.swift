@@ -2,6 +2,8 @@
 // configuration, validate the ELF image, build its address space from frames
 // charged to its quota, copy the segments, map a stack. Any failure refuses
 // this module only, returns what it took, and the other apps still start.
+// A `held=1` module is checked and given its id at boot, and built only
+// when an env listed before it calls `env_start`.
 import SecureBindings
 
 enum LoadRefusal: Error {
@@ -12,6 +14,7 @@ enum LoadRefusal: Error {
   case overQuota
   case outOfFrames
   case addressTaken
+  case notHeld
 
   var reason: StaticString {
     switch self {
@@ -22,19 +25,34 @@ enum LoadRefusal: Error {
     case .overQuota: return "image needs more frames than its quota"
     case .outOfFrames: return "no free frames left"
     case .addressTaken: return "another env is bound to the same MAC or IPv4 address"
+    case .notHeld: return "the env is not held"
     }
   }
 }
 
 enum EnvLoader {
-  static func load(_ module: BootModule, from boot: MultibootInfo) throws(LoadRefusal) -> UnsafeMutablePointer<Env> {
-    guard module.start <= module.end, module.end <= Machine.directMapSize else { throw .moduleOutsideMemory }
-    let commandLine = boot.commandLine(of: module)
+  /// A module's command line, configuration and image, all checked.
+  private struct CheckedModule {
+    let commandLine: UnsafeRawBufferPointer
     let config: BootConfig
-    do { config = try BootConfig.parse(commandLine) } catch { throw .config(error) }
-    let bytes = UnsafeRawBufferPointer(start: Machine.physical(module.start), count: Int(module.end - module.start))
+    let bytes: UnsafeRawBufferPointer
     let image: ElfImage
-    do { image = try ElfImage.validate(bytes) } catch { throw .image(error) }
+
+    init(_ module: BootModule) throws(LoadRefusal) {
+      guard module.start <= module.end, module.end <= Machine.directMapSize else { throw .moduleOutsideMemory }
+      commandLine = MultibootInfo.commandLine(of: module)
+      do { config = try BootConfig.parse(commandLine) } catch { throw .config(error) }
+      bytes = UnsafeRawBufferPointer(start: Machine.physical(module.start), count: Int(module.end - module.start))
+      do { image = try ElfImage.validate(bytes) } catch { throw .image(error) }
+    }
+
+    var arg: UnsafeRawBufferPointer? { config.arg?.bytes(in: commandLine) }
+  }
+
+  static func load(_ module: BootModule) throws(LoadRefusal) -> UnsafeMutablePointer<Env> {
+    let checked = try CheckedModule(module)
+    let config = checked.config
+    let commandLine = checked.commandLine
 
     // A network binding is a whole (MAC, IPv4) pair: no two envs share either half.
     if let mac = config.mac {
@@ -49,26 +67,50 @@ enum EnvLoader {
     env.pointee.netDHCP = config.mac != nil && config.dhcp
     env.pointee.filterQuota = config.mac == nil ? 0 : Int(config.filterQuota)
     env.pointee.frameQuota = config.frames
+    env.pointee.manifestQuota = config.frames
+    env.pointee.quotaCeiling = config.frames
     env.pointee.framesHeld = 0
     env.pointee.slices = config.slices
     env.pointee.nameLength = config.name.count
     for i in 0..<config.name.count { env.pointee.name[i] = commandLine[config.name.offset + i] }
+    if config.held {
+      env.pointee.heldModule = module
+      env.pointee.state = .held
+      return env
+    }
     do {
-      try build(env, image: image, bytes: bytes, arg: config.arg.map { span in
-        UnsafeRawBufferPointer(rebasing: commandLine[span.offset..<(span.offset + span.count)])
-      })
+      try build(env, checked)
     } catch {
       _ = frameTable.releaseAll(of: env.pointee.id)
       envTable.unclaimLast()
       throw error
     }
+    env.pointee.loadedFrames = env.pointee.framesHeld
     env.pointee.state = .runnable
     return env
   }
 
-  private static func build(
-    _ env: UnsafeMutablePointer<Env>, image: ElfImage, bytes: UnsafeRawBufferPointer, arg: UnsafeRawBufferPointer?
-  ) throws(LoadRefusal) {
+  /// `env_start`: builds a held env from its module, which the kernel has
+  /// kept reserved since boot and checked then. If the frames are not there
+  /// yet, everything taken goes back and the env stays held.
+  static func start(_ env: UnsafeMutablePointer<Env>) throws(LoadRefusal) {
+    guard env.pointee.state == .held else { throw .notHeld }
+    let checked = try CheckedModule(env.pointee.heldModule)
+    do {
+      try build(env, checked)
+    } catch {
+      _ = frameTable.releaseAll(of: env.pointee.id)
+      env.pointee.framesHeld = 0
+      env.pointee.recent = AllocationLog()
+      throw error
+    }
+    env.pointee.loadedFrames = env.pointee.framesHeld
+    env.pointee.state = .runnable
+  }
+
+  private static func build(_ env: UnsafeMutablePointer<Env>, _ module: CheckedModule) throws(LoadRefusal) {
+    let image = module.image
+    let bytes = module.bytes
     let page = UserSpace.pageSize
     let root = try allocate(for: env)
     frameBindings.markPageTable(root)
@@ -109,7 +151,7 @@ enum EnvLoader {
     // The argument is copied to the top of the stack; RSI/RDX point at it.
     var argAddress: UInt64 = 0
     var argLength: UInt64 = 0
-    if let arg, let source = arg.baseAddress {
+    if let arg = module.arg, let source = arg.baseAddress {
       argAddress = UserSpace.stackTop - 128
       argLength = UInt64(arg.count)
       guard let physical = space.translate(argAddress) else { throw .outOfFrames }

@@ -55,12 +55,18 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt64) -> Never {
   Network.initialize()
   for i in 0..<boot.moduleCount {
     do {
-      let env = try EnvLoader.load(boot.module(i), from: boot)
-      KernelLine().text("env ").env(env.pointee).text(" started: ").decimal(env.pointee.framesHeld).text(" frames").end()
+      let env = try EnvLoader.load(boot.module(i))
+      if env.pointee.state == .held {
+        KernelLine().text("module ").decimal(UInt64(i + 1)).text(" held: env ").env(env.pointee)
+          .text(" waits for env_start").end()
+      } else {
+        KernelLine().text("env ").env(env.pointee).text(" started: ").decimal(env.pointee.framesHeld).text(" frames").end()
+      }
     } catch {
       KernelLine().text("module ").decimal(UInt64(i + 1)).text(" refused: ").text(error.reason).end()
     }
   }
+  Quotas.rebalance()
   if let first = envTable.next(after: EnvID(UInt16(Limits.maxEnvs))) { startTurn(envTable[first]) }
   allEnvsExited()
 }

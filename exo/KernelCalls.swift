@@ -83,6 +83,7 @@ enum KernelCalls {
       case .netUnbind: try Network.unbind(env, a.0)
       case .netSend: return .success(try Network.send(env, a.0, a.1))
       case .quotaLower: return .success(try Revocation.lower(env, a.0, a.1, a.2))
+      case .envStart: try Quotas.start(env, a.0)
       case .timerArm: return .success(try Timers.arm(env, a.0, a.1, a.2))
       case .timerCancel: try Timers.cancel(env, a.0)
       case .exit, .yield, .pctCall, .pctSend, .pctReply, .eventWait: break  // handled by dispatch: they may switch contexts

@@ -24,11 +24,32 @@ enum Revocation {
       throw CallFailure(.badArgument)
     }
     other.pointee.frameQuota = frames
-    let owed = owed(other)
+    other.pointee.quotaCeiling = frames
+    return ask(other, turns: turns)
+  }
+
+  /// The kernel moved the env's quota (Quotas.rebalance): a new excess is
+  /// asked for with `turns` to give it back; a request already running
+  /// keeps its deadline and shows the new count; one now met ends.
+  static func quotaMoved(_ env: EnvRef, turns: UInt64) {
+    if owed(env) == 0 {
+      if env.pointee.reclaim.isActive { env.pointee.reclaim.met() }
+      publish(env)
+    } else if env.pointee.reclaim.isActive {
+      publish(env)
+    } else {
+      _ = ask(env, turns: turns)
+    }
+  }
+
+  /// Asks the env for what it holds above its quota: the count in its
+  /// shared page, the event bit, and a deadline of `turns` of its turns.
+  private static func ask(_ env: EnvRef, turns: UInt64) -> UInt64 {
+    let owed = owed(env)
     guard owed > 0 else { return 0 }
-    other.pointee.reclaim.start(turns: turns)
-    publish(other)
-    Events.deliver(other, RevocationPage.eventBit)
+    env.pointee.reclaim.start(turns: turns)
+    publish(env)
+    Events.deliver(env, RevocationPage.eventBit)
     return owed
   }
 

@@ -140,6 +140,7 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
   _ = frameTable.releaseAll(of: env.pointee.id)
   env.pointee.framesHeld = 0
   env.pointee.state = .exited
+  Quotas.rebalance()  // its share goes back to the others
 }
 
 /// The env whose turn in the slice vector it is. Its main context runs,

@@ -3,6 +3,8 @@
 // A networked app also gets its own MAC and either a static IPv4 address or
 // `dhcp=1`: the (MAC, address) pair its packet filters may bind, and
 // optionally `filters=N`, how many packet filters it may bind at once.
+// `held=1` loads nothing at boot: the env gets its id and waits until an env
+// listed before it starts it (`env_start`).
 
 /// A slice of the command line, so the result stays valid without a String.
 public struct ByteSpan: Equatable, Sendable {
@@ -45,13 +47,15 @@ public struct BootConfig: Equatable, Sendable {
   public var dhcp: Bool
   /// `filters=N`: the packet-filter quota; nil gives `defaultFilters`. Needs a `mac=`.
   public var filters: UInt64?
+  /// `held=1`: the env waits, loaded only when `env_start` names it.
+  public var held: Bool
 
   /// The quota the kernel enforces.
   public var filterQuota: UInt64 { filters ?? Self.defaultFilters }
 
   public init(
     name: ByteSpan, frames: UInt64, slices: UInt64, arg: ByteSpan? = nil, mac: UInt64? = nil, ip: UInt32? = nil,
-    dhcp: Bool = false, filters: UInt64? = nil
+    dhcp: Bool = false, filters: UInt64? = nil, held: Bool = false
   ) {
     self.name = name
     self.frames = frames
@@ -61,6 +65,7 @@ public struct BootConfig: Equatable, Sendable {
     self.ip = ip
     self.dhcp = dhcp
     self.filters = filters
+    self.held = held
   }
 
   /// Space-separated `key=value` tokens; a token without '=' is skipped because
@@ -81,6 +86,7 @@ public struct BootConfig: Equatable, Sendable {
     var ip: UInt32? = nil
     var dhcp = false
     var filters: UInt64? = nil
+    var held = false
     var at = 0
     while at < length {
       if cmdline[at] == space {
@@ -123,12 +129,15 @@ public struct BootConfig: Equatable, Sendable {
         ip = try parseIPv4(cmdline, value)
       case .dhcp:
         guard !dhcp else { throw .duplicateKey(key) }
-        // One spelling only: `dhcp=0` would be a second way to say nothing.
-        guard value.count == 1 && cmdline[value.offset] == UInt8(ascii: "1") else { throw .badDHCP(value) }
+        guard isOne(cmdline, value) else { throw .badDHCP(value) }
         dhcp = true
       case .filters:
         guard filters == nil else { throw .duplicateKey(key) }
         filters = try number(cmdline, value, in: filtersRange)
+      case .held:
+        guard !held else { throw .duplicateKey(key) }
+        guard isOne(cmdline, value) else { throw .badHeld(value) }
+        held = true
       case .unknown:
         throw .unknownKey(key)
       }
@@ -143,7 +152,13 @@ public struct BootConfig: Equatable, Sendable {
     // A filter quota without a network binding would be a promise nothing can use.
     if filters != nil && mac == nil { throw .filtersWithoutMAC }
     return BootConfig(
-      name: name, frames: frames, slices: slices, arg: arg, mac: mac, ip: ip, dhcp: dhcp, filters: filters)
+      name: name, frames: frames, slices: slices, arg: arg, mac: mac, ip: ip, dhcp: dhcp, filters: filters,
+      held: held)
+  }
+
+  /// A flag's one spelling: `1` (`key=0` would be a second way to say nothing).
+  private static func isOne(_ line: UnsafeRawBufferPointer, _ value: ByteSpan) -> Bool {
+    value.count == 1 && line[value.offset] == UInt8(ascii: "1")
   }
 
   /// `mac=`'s value, as the host checks an app.manifest with the kernel's own rules.
@@ -220,7 +235,7 @@ public struct BootConfig: Equatable, Sendable {
   private static let space = UInt8(ascii: " ")
 
   private enum Key {
-    case name, frames, slices, arg, mac, ip, dhcp, filters, unknown
+    case name, frames, slices, arg, mac, ip, dhcp, filters, held, unknown
 
     init(_ line: UnsafeRawBufferPointer, _ key: ByteSpan) {
       if BootConfig.equals(line, key, "name") {
@@ -239,6 +254,8 @@ public struct BootConfig: Equatable, Sendable {
         self = .dhcp
       } else if BootConfig.equals(line, key, "filters") {
         self = .filters
+      } else if BootConfig.equals(line, key, "held") {
+        self = .held
       } else {
         self = .unknown
       }
@@ -305,6 +322,7 @@ public enum BootConfigError: Error, Equatable, Sendable {
   case badIP(ByteSpan)
   case unusableIP(ByteSpan)
   case badDHCP(ByteSpan)
+  case badHeld(ByteSpan)
   case addressWithoutMAC
   case ipAndDHCP
   case filtersWithoutMAC
@@ -327,6 +345,7 @@ public enum BootConfigError: Error, Equatable, Sendable {
     case .badIP: return "ip must be 4 decimal parts 0-255 without leading zeros, like 10.0.2.100"
     case .unusableIP: return "ip must not be 0.0.0.0, 255.255.255.255 or multicast"
     case .badDHCP: return "dhcp takes only the value 1"
+    case .badHeld: return "held takes only the value 1"
     case .addressWithoutMAC: return "ip= or dhcp=1 needs a mac="
     case .ipAndDHCP: return "ip= and dhcp=1 exclude each other"
     case .filtersWithoutMAC: return "filters= needs a mac="

@@ -37,6 +37,7 @@ public enum KernelCall: UInt64, CaseIterable, Sendable {
   case timerArm = 26
   case timerCancel = 27
   case pctSend = 28
+  case envStart = 29
   case quotaLower = 30
 }
 
@@ -333,6 +334,13 @@ extension KernelCall {
         arguments: [KernelCallArgument(name: "timer", meaning: "an id timer_arm returned, still armed")],
         result: "0",
         errors: [.badArgument])
+    case .envStart:
+      return KernelCallSpec(
+        name: "env_start",
+        summary: "Load and start a held env (held=1 in its boot configuration), one listed after the caller: boot order is the authority. From this call on its manifest's quota counts: when the live envs' quotas promise more frames than the machine has, each gets its share in proportion to its manifest (never below what its loader took, never above a quota_lower), and envs above their new quota are asked for the excess as quota_lower asks, with 8 turns. If the frames for its image are not free yet, the env stays held: call again once they are back.",
+        arguments: [KernelCallArgument(name: "env", meaning: "the held env's id")],
+        result: "0",
+        errors: [.noSuchEnv, .badCapability, .noFrames, .quotaExceeded])
     case .quotaLower:
       return KernelCallSpec(
         name: "quota_lower",

@@ -1,4 +1,5 @@
-// Unit tests of the boot configuration's network keys (mac=, ip=, dhcp=1):
+// Unit tests of the boot configuration's network keys (mac=, ip=, dhcp=1)
+// and its flag held=1:
 // every accepted form, every refused one with its own error and span, and
 // random values checked against a plain reference parser.
 import XCTest
@@ -148,6 +149,18 @@ final class BootConfigNetTests: XCTestCase {
     }
   }
 
+  func testHeldTakesOnlyOneOnce() throws {
+    XCTAssertEqual(try parse(base).get().held, false)
+    XCTAssertEqual(try parse("\(base) held=1").get().held, true)
+    for value in ["0", "", "yes", "11", "01"] {
+      let line = "\(base) held=\(value)"
+      let at = line.utf8.count - value.utf8.count
+      XCTAssertEqual(configError(line), .badHeld(ByteSpan(offset: at, count: value.utf8.count)), "held=\(value)")
+    }
+    XCTAssertEqual(
+      configError("\(base) held=1 held=1"), .duplicateKey(ByteSpan(offset: base.utf8.count + 8, count: 4)))
+  }
+
   func testAddressesNeedAMacAndExcludeEachOther() {
     XCTAssertEqual(configError("\(base) ip=10.0.2.100"), .addressWithoutMAC)
     XCTAssertEqual(configError("\(base) dhcp=1"), .addressWithoutMAC)
@@ -177,7 +190,7 @@ final class BootConfigNetTests: XCTestCase {
       .missingName, .missingFrames, .missingSlices, .unknownKey(span), .duplicateKey(span), .badName,
       .badNumber(span), .outOfRange(span), .badArg, .tooLong, .badMAC(span), .multicastMAC(span),
       .universalMAC(span), .badIP(span), .unusableIP(span), .badDHCP(span), .addressWithoutMAC, .ipAndDHCP,
-      .filtersWithoutMAC,
+      .filtersWithoutMAC, .badHeld(span),
     ]
     XCTAssertEqual(Set(all.map { "\($0.reason)" }).count, all.count)
   }

@@ -38,9 +38,14 @@ struct BootBench: Sendable {
   /// them under TCG (plain, or with -icount for exact instruction budgets)
   /// with a hard 60 s timeout; the serial console reads `input`, this
   /// process's stdin as `exo boot` relays it, or nothing.
-  func boot(_ apps: [String], accel: Accel = .tcg, input: String? = nil, relayInput: Bool = false) throws -> BootResult {
-    let choices = try apps.map { try AppChoice.parse($0) }
-    let plan = try BootPlan(root: root, catalog: catalog, apps: choices, accel: accel)
+  /// `held`: 1-based positions of apps that wait for `env_start` (`--held`).
+  func boot(
+    _ apps: [String], accel: Accel = .tcg, memoryMiB: Int = 256, held: [Int] = [], input: String? = nil,
+    relayInput: Bool = false
+  ) throws -> BootResult {
+    var choices = try apps.map { try AppChoice.parse($0) }
+    for position in held { choices[position - 1].held = true }
+    let plan = try BootPlan(root: root, catalog: catalog, apps: choices, accel: accel, memoryMiB: memoryMiB)
     try builder.link(plan.modules)
     return try plan.boot(qemu: qemu, timeout: 60, input: input, relayInput: relayInput)
   }

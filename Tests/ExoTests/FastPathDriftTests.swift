@@ -38,7 +38,7 @@ final class FastPathDriftTests: XCTestCase {
   /// The calls trap.S sends to exo_fast_call without saving the register
   /// frame: each must return to its caller with no env switch and no upcall
   /// to the caller (exo/KernelCalls.swift `dispatch` handles the others).
-  /// quota_lower may signal the caller itself (an event upcall), and the
+  /// quota_lower and env_start may signal the caller itself (an event upcall), and the
   /// network's calls may deliver to the caller's own ring: both stay out.
   func testFastCallsAreTheCallsThatReturnToTheirCaller() throws {
     let returning: [KernelCall] = [
@@ -46,7 +46,7 @@ final class FastPathDriftTests: XCTestCase {
       .setExceptionHandler, .frameGrant, .frameRevoke, .pctListen, .eventListen, .eventSignal,
       .irqBind, .consoleRead, .timerArm, .timerCancel,
     ]
-    let mayTransfer: [KernelCall] = [.exit, .yield, .pctCall, .pctSend, .pctReply, .eventWait, .quotaLower]
+    let mayTransfer: [KernelCall] = [.exit, .yield, .pctCall, .pctSend, .pctReply, .eventWait, .quotaLower, .envStart]
     XCTAssertTrue(Set(returning).isDisjoint(with: mayTransfer))
     let mask = returning.reduce(UInt64(0)) { $0 | 1 << $1.rawValue }
     XCTAssertEqual(try constants()["FAST_CALLS"], mask)

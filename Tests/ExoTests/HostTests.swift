@@ -322,6 +322,20 @@ final class HostTests: XCTestCase {
     XCTAssertNil(debug.effectiveTimeout, "--gdb runs have no timeout")
   }
 
+  func testHeldAppsAreNamedByPositionAfterTheFirst() throws {
+    let options = try BootOptions.parse(["hello", "counter", "fault", "--held", "3", "--held=2"], knownApps: apps)
+    XCTAssertEqual(options.apps.map(\.held), [false, true, true])
+    for bad in [["--held", "1"], ["--held", "4"], ["--held", "0"], ["--held", "two"], ["--held"]] {
+      let failure = bootFailure(["hello", "counter", "fault"] + bad)
+      XCTAssertEqual(failure?.exitStatus, 64, "\(bad)")
+      XCTAssertEqual(failure?.showsUsage, true, "\(bad)")
+    }
+    let manifest = try AppManifest.parse("name=hello\nframes=128\nslices=1", file: "f", folder: "hello")
+    let module = BootModule(manifest: manifest, arg: nil, slot: 1, held: true)
+    XCTAssertEqual(module.commandLine, "name=hello frames=128 slices=1 held=1")
+    XCTAssertNil(BootModule.kernelRefusal(of: module.commandLine))
+  }
+
   func testUnknownAppListsTheApps() {
     let failure = bootFailure(["hello", "nosuchapp"])
     XCTAssertEqual(failure?.description, "exo: unknown app 'nosuchapp'; the apps are: counter, fault, hello")

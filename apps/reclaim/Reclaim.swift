@@ -4,6 +4,7 @@
 // asking for `owed` frames back. Env 2 (pager-demo:reclaim) gives them back
 // by evicting pages; env 3 (badmem:hoard) refuses and loses them by force
 // once its two turns have passed. Env 4 is left alone.
+// `reclaim:start` starts a held env instead (EnvStart.swift).
 import LibOSRuntime
 
 @main
@@ -11,6 +12,7 @@ struct ReclaimApp {
   static let owed: UInt64 = 6
 
   static func main() {
+    if App.argumentIs("start") { startHeld() }
     // Let the others start and fill their frames.
     for _ in 0..<40 { Exo.yield() }
     let pager = ask(EnvID(2), quota: 256, turns: 8)

@@ -32,7 +32,7 @@ struct MultibootInfo {
   }
 
   /// The command line's bytes, up to its NUL or the limit.
-  func commandLine(of module: BootModule) -> UnsafeRawBufferPointer {
+  static func commandLine(of module: BootModule) -> UnsafeRawBufferPointer {
     let start = Machine.physical(module.commandLine)
     var n = 0
     while n < Self.commandLineLimit && start.load(fromByteOffset: n, as: UInt8.self) != 0 { n += 1 }
@@ -63,7 +63,7 @@ struct MultibootInfo {
     for i in 0..<moduleCount {
       let m = module(i)
       body(m.start, m.end)
-      body(m.commandLine, m.commandLine + UInt64(commandLine(of: m).count) + 1)
+      body(m.commandLine, m.commandLine + UInt64(Self.commandLine(of: m).count) + 1)
     }
   }
 }

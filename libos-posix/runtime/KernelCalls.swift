@@ -113,6 +113,12 @@ public enum Exo {
     try call(.quotaLower, UInt64(env.raw), frames, turns)
   }
 
+  /// Loads and starts `env`, a held env listed after this one; `.noFrames`
+  /// while the frames for its image are still out (call again later).
+  public static func envStart(_ env: EnvID) throws(ExoError) {
+    _ = try call(.envStart, UInt64(env.raw))
+  }
+
   /// Registers (or, with entry 0, removes) the exception upcall.
   public static func setExceptionHandler(entry: UInt64, stack: UInt64, shared: UInt64, flags: UInt64 = 0)
     throws(ExoError)

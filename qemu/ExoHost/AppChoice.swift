@@ -7,11 +7,14 @@ public struct AppChoice: Sendable, Equatable {
   public let name: String
   public let arg: String?
   public let slices: UInt64?
+  /// `--held N`: loaded only when an env before it calls `env_start`.
+  public var held = false
 
-  public init(name: String, arg: String? = nil, slices: UInt64? = nil) {
+  public init(name: String, arg: String? = nil, slices: UInt64? = nil, held: Bool = false) {
     self.name = name
     self.arg = arg
     self.slices = slices
+    self.held = held
   }
 
   /// As the user wrote it: `hello`, `fault:null` or `share:rr@3`.

@@ -11,20 +11,28 @@ public struct BootModule: Sendable, Equatable {
   public let slices: UInt64?
   /// The manifest's MAC and address, or for a repeated app's later instance derived ones (BootNetwork).
   public let network: AppNetwork?
+  /// `held=1`: the env waits for `env_start`.
+  public let held: Bool
 
   /// `network` nil takes the manifest's.
-  public init(manifest: AppManifest, arg: String?, slot: Int, slices: UInt64? = nil, network: AppNetwork? = nil) {
+  public init(
+    manifest: AppManifest, arg: String?, slot: Int, slices: UInt64? = nil, network: AppNetwork? = nil,
+    held: Bool = false
+  ) {
     self.manifest = manifest
     self.arg = arg
     self.slot = slot
     self.slices = slices
     self.network = network ?? manifest.network
+    self.held = held
   }
 
   /// Relative to the package root.
   public var imagePath: String { BuildPlan.appImage(manifest.name, slot: slot) }
 
-  public var commandLine: String { Self.commandLine(for: manifest, arg: arg, slices: slices, network: network) }
+  public var commandLine: String {
+    Self.commandLine(for: manifest, arg: arg, slices: slices, network: network) + (held ? " held=1" : "")
+  }
 
   /// `name=NAME frames=N slices=N`, then ` arg=ARG` and ` mac=MAC ip=IP`
   /// (or ` mac=MAC dhcp=1`) with the manifest's ` filters=N`: what the kernel's BootConfig parses. `network`
@@ -54,7 +62,8 @@ public struct BootModule: Sendable, Equatable {
     let networks = try BootNetwork.identities(for: manifests)
     return try apps.enumerated().map { slot, app in
       let module = BootModule(
-        manifest: manifests[slot], arg: app.arg, slot: slot, slices: app.slices, network: networks[slot])
+        manifest: manifests[slot], arg: app.arg, slot: slot, slices: app.slices, network: networks[slot],
+        held: app.held)
       if let refusal = kernelRefusal(of: module.commandLine) {
         throw ExoFailure(
           "the kernel would refuse app \(app.label)'s command line '\(module.commandLine)': \(refusal)",

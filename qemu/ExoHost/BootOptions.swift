@@ -22,6 +22,7 @@ public struct BootOptions: Sendable, Equatable {
   public static func parse(_ arguments: [String], knownApps: [String]) throws -> BootOptions {
     var options = BootOptions()
     var remaining = arguments[...]
+    var held: [Int] = []
 
     func value(of option: String, inline: String?) throws -> String {
       if let inline { return inline }
@@ -60,6 +61,12 @@ public struct BootOptions: Sendable, Equatable {
           throw ExoFailure.usage("--memory needs a whole number of MiB in 16...65536, not '\(text)'")
         }
         options.memoryMiB = mib
+      case "--held":
+        let text = try value(of: option, inline: inline)
+        guard let position = Int(text), position >= 1 else {
+          throw ExoFailure.usage("--held needs an app's position in the list, 1 for the first, not '\(text)'")
+        }
+        held.append(position)
       case "--forward":
         options.network.forwards.append(try ForwardRequest.parse(try value(of: option, inline: inline)))
       case "--inject":
@@ -79,6 +86,13 @@ public struct BootOptions: Sendable, Equatable {
     }
 
     guard !options.apps.isEmpty else { throw ExoFailure.usage("name at least one app to boot") }
+    for position in held {
+      // The first env has no env before it to start it.
+      guard position >= 2, position <= options.apps.count else {
+        throw ExoFailure.usage("--held \(position): held apps are 2...\(options.apps.count), started by an app before them")
+      }
+      options.apps[position - 1].held = true
+    }
     for app in options.apps where !knownApps.contains(app.name) {
       throw ExoFailure(
         "unknown app '\(app.name)'; the apps are: \(knownApps.sorted().joined(separator: ", "))",

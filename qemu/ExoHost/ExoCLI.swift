@@ -5,7 +5,7 @@ import Foundation
 public enum ExoCLI {
   public static let usage = """
     usage: exo list
-           exo boot APP[:ARG] [APP[:ARG] ...] [--accel tcg|kvm|icount] [--gdb] [--timeout SECONDS] [--memory MiB] [--build exo]
+           exo boot APP[:ARG] [APP[:ARG] ...] [--accel tcg|kvm|icount] [--gdb] [--timeout SECONDS] [--memory MiB] [--held N] [--build exo]
                     [--forward [udp:][APP:]HOSTPORT:GUESTPORT ...] [--inject INPORT:OUTPORT]
            exo bench [boot] [--runs N]
            exo bench vm
@@ -19,6 +19,8 @@ public enum ExoCLI {
                 --gdb          start QEMU halted with its gdb stub on localhost:1234 (no timeout)
                 --timeout S    count the boot as hung after S seconds (default 60)
                 --memory MiB   guest RAM (default 256)
+                --held N       the Nth app (2 or later) waits until an app before it calls env_start;
+                               repeatable
                 --forward [udp:][APP:]HOSTPORT:GUESTPORT
                                forward 127.0.0.1:HOSTPORT (tcp unless udp:) to a networked app's ip and
                                GUESTPORT; APP may be left out when the boot has one networked app; repeatable
