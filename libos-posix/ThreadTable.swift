@@ -45,6 +45,21 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
     joiners = FixedSlots(repeating: -1, count: capacity)
     states[0] = .ready  // running: it is `current`
     self.scheduler.admit(0, weight: 1)
+    // Main runs as if picked, so `current` is always the scheduler's last
+    // pick (what `rotate` expects).
+    self.scheduler.ready(0)
+    current = self.scheduler.next()!
+  }
+
+  /// A table with no slots and nothing allocated, around a scheduler made
+  /// the same way: a constant, so a global holding it is laid out at link
+  /// time and the yield reads it with no lazy-initialisation check. The
+  /// runtime replaces it with a real table before any thread is made.
+  public init(unmade scheduler: Scheduler) {
+    self.scheduler = scheduler
+    states = FixedSlots()
+    deadlines = FixedSlots()
+    joiners = FixedSlots()
   }
 
   public var capacity: Int { states.count }
@@ -160,5 +175,24 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
         earliestDeadline = min(earliestDeadline, deadlines[t])
       }
     }
+  }
+}
+
+/// `rotateCurrent` through one policy's own rotation, when the caller knows
+/// which policy the scheduler runs (the runtime's yield entry for that
+/// policy), so the pick tests no flag. The caller has checked `sleepers`.
+extension ThreadTable where Scheduler == SchedulerChoice {
+  @inline(__always)
+  public mutating func rotateCurrentRoundRobin() -> Int {
+    let next = scheduler.rotateRoundRobin(current)
+    current = next
+    return next
+  }
+
+  @inline(__always)
+  public mutating func rotateCurrentStride() -> Int {
+    let next = scheduler.rotateStride(current)
+    current = next
+    return next
   }
 }

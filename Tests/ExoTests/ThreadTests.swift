@@ -29,6 +29,55 @@ final class ThreadTests: XCTestCase {
     }
   }
 
+  /// The ring (the running thread parked after the tail) against a plain
+  /// FIFO queue, through random readies, picks, yields (`rotate`) and
+  /// retires of ready, parked and idle threads, and wakes of the parked
+  /// thread itself (a sleeper already due when it went to sleep).
+  func testRoundRobinMatchesAFIFOQueue() {
+    var rng = SplitMix64(seed: 0x0f1f0)
+    for round in 0..<200 {
+      let capacity = 1 + rng.below(9)
+      var rr = RoundRobinScheduler(capacity: capacity)
+      var queue: [Int] = []
+      var running: Int? = nil  // picked last and not ready again since
+      var idle = Set(0..<capacity)  // neither queued nor running
+      for step in 0..<300 {
+        let context = "round \(round) step \(step)"
+        switch rng.below(6) {
+        case 0 where !idle.isEmpty:  // created or woken
+          let t = rng.pick(idle.sorted())
+          idle.remove(t)
+          rr.ready(t)
+          queue.append(t)
+        case 1 where running != nil:  // the running thread is ready again, then picks
+          rr.ready(running!)
+          queue.append(running!)
+          running = nil
+          fallthrough
+        case 2:  // the running thread (if any) blocked: pick
+          if let r = running { idle.insert(r) }
+          let picked = rr.next()
+          XCTAssertEqual(picked, queue.first, context)
+          running = queue.isEmpty ? nil : queue.removeFirst()
+        case 3 where running != nil:  // yield
+          queue.append(running!)
+          let expected = queue.removeFirst()
+          XCTAssertEqual(rr.rotate(running!), expected, context)
+          running = expected
+        case 4:  // a thread ends: the running one, or (rarely) a queued or idle one
+          let t = running ?? rng.below(capacity)
+          rr.retire(t)
+          if t == running { running = nil }
+          queue.removeAll { $0 == t }
+          idle.insert(t)
+        default:
+          break
+        }
+        XCTAssertEqual(rr.readyCount, queue.count, context)
+      }
+    }
+  }
+
   func testRoundRobinRetireRemovesAReadyThread() {
     var rr = RoundRobinScheduler(capacity: 4)
     for t in 0..<3 { rr.ready(t) }
@@ -126,7 +175,11 @@ final class ThreadTests: XCTestCase {
         let weight = 1 + rng.below(5)
         fast.admit(t, weight: weight); slow.admit(t, weight: weight)
       }
-      var running = 0
+      // Main is the scheduler's first pick, as the thread table makes it:
+      // `rotate` takes the thread picked last.
+      fast.ready(0); slow.ready(0)
+      var running = fast.next()!
+      XCTAssertEqual(slow.next(), running)
       var blocked = Set(1..<capacity)
       for step in 0..<2000 {
         switch rng.below(4) {
