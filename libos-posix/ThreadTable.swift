@@ -180,10 +180,12 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
 
 /// `rotateCurrent` through one policy's own rotation, when the caller knows
 /// which policy the scheduler runs (the runtime's yield entry for that
-/// policy), so the pick tests no flag. The caller has checked `sleepers`.
+/// policy), so the pick tests no flag. The caller knows no thread sleeps
+/// (checked in debug builds only: this is the yield's path).
 extension ThreadTable where Scheduler == SchedulerChoice {
   @inline(__always)
   public mutating func rotateCurrentRoundRobin() -> Int {
+    assert(sleepers == 0, "rotateCurrentRoundRobin with sleepers: use pickNext")
     let next = scheduler.rotateRoundRobin(current)
     current = next
     return next
@@ -191,6 +193,7 @@ extension ThreadTable where Scheduler == SchedulerChoice {
 
   @inline(__always)
   public mutating func rotateCurrentStride() -> Int {
+    assert(sleepers == 0, "rotateCurrentStride with sleepers: use pickNext")
     let next = scheduler.rotateStride(current)
     current = next
     return next

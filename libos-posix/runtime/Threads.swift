@@ -41,7 +41,9 @@ public enum Threads {
   nonisolated(unsafe) static var table = ThreadTable(unmade: SchedulerChoice())
   nonisolated(unsafe) static var isMade = false
   /// Whether `yield` leaves its round-robin path at once: before the table
-  /// is made, and under stride. One byte to test, set by `use`.
+  /// is made, under stride, and while some thread may sleep (`sleep` sets
+  /// it; the out-of-line yield clears it once none does). One byte for the
+  /// yield to test, instead of the policy and the sleepers.
   nonisolated(unsafe) static var yieldsOutOfLine = true
   /// Each thread's saved RSP while it is not running (switch.S's frame),
   /// by slot: switch.S's own array.
@@ -132,21 +134,30 @@ public enum Threads {
   public static func yield() {
     if yieldsOutOfLine { return yieldOutOfLine() }
     ThreadCritical.enter()
-    guard table.sleepers == 0 else { return yieldWakingSleepers() }
     let from = table.current
     let to = table.rotateCurrentRoundRobin()
     guard to != from else { return ThreadCritical.leave() }
     exo_thread_switch_leave(from, to)
   }
 
-  /// Stride's yield, or the first yield before any `use` or `spawn`.
+  /// The yield under stride, with sleepers, or before any `use` or `spawn`.
   @inline(never)
   static func yieldOutOfLine() {
-    if !isMade { return use(.roundRobin) }  // main is the only thread
     ThreadCritical.enter()
     guard table.sleepers == 0 else { return yieldWakingSleepers() }
     let from = table.current
-    let to = table.rotateCurrentStride()
+    let to: Int
+    if table.scheduler.isStride {
+      to = table.rotateCurrentStride()
+    } else {
+      // The unmade table reads as round-robin with no sleepers.
+      guard isMade else {
+        ThreadCritical.leave()
+        return use(.roundRobin)  // main is the only thread
+      }
+      yieldsOutOfLine = false  // nobody sleeps any more
+      to = table.rotateCurrentRoundRobin()
+    }
     guard to != from else { return ThreadCritical.leave() }
     exo_thread_switch_leave(from, to)
   }
@@ -156,6 +167,7 @@ public enum Threads {
   static func yieldWakingSleepers() {
     table.yieldCurrent()
     reschedule()
+    yieldsOutOfLine = table.scheduler.isStride || table.sleepers > 0
     ThreadCritical.leave()
   }
 
@@ -200,6 +212,7 @@ public enum Threads {
     if !isMade { use(.roundRobin) }
     ThreadCritical.enter()
     let deadline = exo_rdtsc() &+ ticks
+    yieldsOutOfLine = true  // the yield must wake this thread in time
     table.sleepCurrent(until: deadline)
     reschedule()
     ThreadCritical.leave()
