@@ -105,6 +105,14 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
   public mutating func rotateCurrent() -> Int {
     precondition(sleepers == 0, "rotateCurrent with sleepers: use pickNext")
     let next = scheduler.rotate(current)
+    return rotated(to: next)
+  }
+
+  /// `next`, the scheduler's rotation of the running thread, runs now. No
+  /// thread may sleep (checked in debug builds only: this is the yield's path).
+  @inline(__always)
+  private mutating func rotated(to next: Int) -> Int {
+    assert(sleepers == 0, "a rotation with sleepers: use pickNext")
     current = next
     return next
   }
@@ -180,22 +188,17 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
 
 /// `rotateCurrent` through one policy's own rotation, when the caller knows
 /// which policy the scheduler runs (the runtime's yield entry for that
-/// policy), so the pick tests no flag. The caller knows no thread sleeps
-/// (checked in debug builds only: this is the yield's path).
+/// policy), so the pick tests no flag. The caller knows no thread sleeps.
 extension ThreadTable where Scheduler == SchedulerChoice {
   @inline(__always)
   public mutating func rotateCurrentRoundRobin() -> Int {
-    assert(sleepers == 0, "rotateCurrentRoundRobin with sleepers: use pickNext")
     let next = scheduler.rotateRoundRobin(current)
-    current = next
-    return next
+    return rotated(to: next)
   }
 
   @inline(__always)
   public mutating func rotateCurrentStride() -> Int {
-    assert(sleepers == 0, "rotateCurrentStride with sleepers: use pickNext")
     let next = scheduler.rotateStride(current)
-    current = next
-    return next
+    return rotated(to: next)
   }
 }

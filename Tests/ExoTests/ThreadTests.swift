@@ -211,6 +211,46 @@ final class ThreadTests: XCTestCase {
     }
   }
 
+  /// The yield's per-policy rotation of the table picks exactly as
+  /// `yieldCurrent` then `pickNext`, from main (picked when the table is
+  /// made) on, through random creates, blocks, wakes and exits.
+  func testTableRotationMatchesYieldThenPick() {
+    for stride in [false, true] {
+      var rng = SplitMix64(seed: stride ? 0x7ab1e5 : 0x7ab1e)
+      let capacity = 6
+      func make() -> ThreadTable<SchedulerChoice> {
+        ThreadTable(capacity: capacity, scheduler: stride ? .stride(capacity: capacity) : .roundRobin(capacity: capacity))
+      }
+      var fast = make(), slow = make()
+      var blocked: [Int] = []
+      for step in 0..<3000 {
+        let context = "stride \(stride) step \(step)"
+        switch rng.below(6) {
+        case 0:  // a new thread, when a slot is free
+          let weight = 1 + rng.below(4)
+          XCTAssertEqual(fast.create(weight: weight), slow.create(weight: weight), context)
+        case 1 where fast.liveCount - blocked.count > 1:  // the running thread blocks
+          blocked.append(fast.current)
+          fast.blockCurrent(); slow.blockCurrent()
+          XCTAssertEqual(fast.pickNext(now: 0), slow.pickNext(now: 0), context)
+        case 2 where !blocked.isEmpty:  // a blocked thread is woken
+          let t = blocked.remove(at: rng.below(blocked.count))
+          fast.wake(t); slow.wake(t)
+        case 3 where fast.current != 0 && fast.liveCount - blocked.count > 1:  // it ends
+          let ended = fast.current
+          fast.exitCurrent(); slow.exitCurrent()
+          XCTAssertEqual(fast.pickNext(now: 0), slow.pickNext(now: 0), context)
+          XCTAssertEqual(fast.join(ended), .reaped); XCTAssertEqual(slow.join(ended), .reaped)
+        default:  // it yields
+          let picked = stride ? fast.rotateCurrentStride() : fast.rotateCurrentRoundRobin()
+          slow.yieldCurrent()
+          XCTAssertEqual(slow.pickNext(now: 0), .run(picked), context)
+        }
+        XCTAssertEqual(fast.current, slow.current, context)
+      }
+    }
+  }
+
   func testCreateJoinExitReapsTheSlot() {
     var table = ThreadTable(capacity: 3, scheduler: SchedulerChoice.roundRobin(capacity: 3))
     XCTAssertEqual(table.current, 0)

@@ -34,7 +34,7 @@ public enum Threads {
 
   public enum Policy { case roundRobin, stride }
 
-  /// Made by `use` (the first spawn, or the first yield, calls it). Until
+  /// Made by `use` (the first spawn, yield, sleep or block calls it). Until
   /// then an unmade table: a constant, so the global is laid out at link
   /// time and the yield reads it with no lazy-initialisation check. Not an
   /// optional: reading a field through one copies the whole table.
@@ -279,7 +279,6 @@ public enum Threads {
     exit()
   }
 }
-
 
 @_cdecl("exo_thread_main")
 func threadMain() {
