@@ -132,18 +132,18 @@ public enum Threads {
   /// thread resumes straight into the caller.
   @inline(never)
   public static func yield() {
-    if yieldsOutOfLine { return yieldOutOfLine() }
     ThreadCritical.enter()
+    if yieldsOutOfLine { return yieldOutOfLine() }
     let from = table.current
     let to = table.rotateCurrentRoundRobin()
     guard to != from else { return ThreadCritical.leave() }
     exo_thread_switch_leave(from, to)
   }
 
-  /// The yield under stride, with sleepers, or before any `use` or `spawn`.
+  /// The yield under stride, with sleepers, or before any `use` or `spawn`
+  /// (inside the section `yield` entered, which this leaves).
   @inline(never)
   static func yieldOutOfLine() {
-    ThreadCritical.enter()
     guard table.sleepers == 0 else { return yieldWakingSleepers() }
     let from = table.current
     let to: Int
