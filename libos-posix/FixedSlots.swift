@@ -5,13 +5,21 @@
 // Copies of a FixedSlots share their storage: the owner keeps exactly one.
 
 public struct FixedSlots<Element> {
-  private let base: UnsafeMutablePointer<Element>
+  private let base: UnsafeMutablePointer<Element>?
   public let count: Int
+
+  /// No slots and nothing allocated: a constant, so a global holding it is
+  /// laid out at link time and read with no lazy-initialisation check.
+  public init() {
+    base = nil
+    count = 0
+  }
 
   public init(repeating value: Element, count: Int) {
     precondition(count >= 0)
-    base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
-    base.initialize(repeating: value, count: count)
+    let storage = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+    storage.initialize(repeating: value, count: count)
+    base = storage
     self.count = count
   }
 
@@ -19,11 +27,11 @@ public struct FixedSlots<Element> {
   public subscript(_ i: Int) -> Element {
     get {
       precondition(i >= 0 && i < count, "slot out of range")
-      return base[i]
+      return base.unsafelyUnwrapped[i]
     }
     nonmutating set {
       precondition(i >= 0 && i < count, "slot out of range")
-      base[i] = newValue
+      base.unsafelyUnwrapped[i] = newValue
     }
   }
 
@@ -32,7 +40,7 @@ public struct FixedSlots<Element> {
   /// checked when it was admitted).
   @inline(__always)
   public subscript(unchecked i: Int) -> Element {
-    get { base[i] }
-    nonmutating set { base[i] = newValue }
+    get { base.unsafelyUnwrapped[i] }
+    nonmutating set { base.unsafelyUnwrapped[i] = newValue }
   }
 }

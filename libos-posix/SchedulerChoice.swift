@@ -1,10 +1,13 @@
 // The thread scheduler an app picks at run time, as one concrete type so
 // the thread table stays generic without existentials (Embedded Swift).
 // Both policies are stored and a flag says which one is used: a switch over
-// an enum payload would move the scheduler out and back on every pick.
+// an enum payload would move the scheduler out and back on every pick. The
+// yield does not test the flag: the runtime picks a yield entry per policy
+// once, and each calls its policy's rotation (`rotateRoundRobin`,
+// `rotateStride`) directly.
 
 public struct SchedulerChoice: ThreadScheduler {
-  private let isStride: Bool
+  public let isStride: Bool
   private var roundRobin: RoundRobinScheduler
   private var strideScheduler: StrideScheduler
 
@@ -12,6 +15,14 @@ public struct SchedulerChoice: ThreadScheduler {
     self.isStride = isStride
     roundRobin = RoundRobinScheduler(capacity: isStride ? 1 : capacity)
     strideScheduler = StrideScheduler(capacity: isStride ? capacity : 1)
+  }
+
+  /// Round-robin with no slots, nothing allocated: what the runtime's
+  /// global holds until it makes the real one (ThreadTable's `unmade`).
+  public init() {
+    isStride = false
+    roundRobin = RoundRobinScheduler()
+    strideScheduler = StrideScheduler()
   }
 
   public static func roundRobin(capacity: Int) -> SchedulerChoice { SchedulerChoice(isStride: false, capacity: capacity) }
@@ -37,14 +48,21 @@ public struct SchedulerChoice: ThreadScheduler {
 
   @inline(__always)
   public mutating func rotate(_ running: Int) -> Int {
-    isStride ? Self.rotateStride(&strideScheduler, running) : roundRobin.rotate(running)
+    isStride ? rotateStride(running) : rotateRoundRobin(running)
   }
 
-  /// Out of line, and not a method (a method's self takes a register the
-  /// caller must then save): stride's scan needs registers that
-  /// round-robin's inlined yield would otherwise save as well.
-  @inline(never)
-  private static func rotateStride(_ scheduler: inout StrideScheduler, _ running: Int) -> Int {
-    scheduler.rotate(running)
+  /// `rotate` when the caller knows the policy is round-robin (checked in
+  /// debug builds only: this is the yield's path).
+  @inline(__always)
+  public mutating func rotateRoundRobin(_ running: Int) -> Int {
+    assert(!isStride, "round-robin rotation under stride")
+    return roundRobin.rotate(running)
+  }
+
+  /// `rotate` when the caller knows the policy is stride.
+  @inline(__always)
+  public mutating func rotateStride(_ running: Int) -> Int {
+    assert(isStride, "stride rotation under round-robin")
+    return strideScheduler.rotate(running)
   }
 }

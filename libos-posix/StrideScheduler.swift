@@ -26,6 +26,14 @@ public struct StrideScheduler: ThreadScheduler {
     readySet = FixedSlots(repeating: 0, count: capacity)
   }
 
+  /// No slots, nothing allocated: what a global holds until the runtime
+  /// makes the real scheduler (so the global is laid out at link time).
+  public init() {
+    pass = FixedSlots()
+    stride = FixedSlots()
+    readySet = FixedSlots()
+  }
+
   public var name: StaticString { "stride" }
 
   public func tickets(of thread: Int) -> Int { Int(Self.strideOne / stride[thread]) }

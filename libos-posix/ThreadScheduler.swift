@@ -17,6 +17,8 @@ public protocol ThreadScheduler {
   /// The running thread yields: it stays ready and the thread to run now is
   /// picked, maybe `running` again. Exactly `ready(running)` then `next()!`,
   /// in one step: the yield's fast path, which a policy may make cheaper.
+  /// `running` is the thread this scheduler picked last (the thread table
+  /// picks main first for this reason).
   mutating func rotate(_ running: Int) -> Int
 }
 

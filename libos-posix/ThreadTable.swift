@@ -45,6 +45,21 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
     joiners = FixedSlots(repeating: -1, count: capacity)
     states[0] = .ready  // running: it is `current`
     self.scheduler.admit(0, weight: 1)
+    // Main runs as if picked, so `current` is always the scheduler's last
+    // pick (what `rotate` expects).
+    self.scheduler.ready(0)
+    current = self.scheduler.next()!
+  }
+
+  /// A table with no slots and nothing allocated, around a scheduler made
+  /// the same way: a constant, so a global holding it is laid out at link
+  /// time and the yield reads it with no lazy-initialisation check. The
+  /// runtime replaces it with a real table before any thread is made.
+  public init(unmade scheduler: Scheduler) {
+    self.scheduler = scheduler
+    states = FixedSlots()
+    deadlines = FixedSlots()
+    joiners = FixedSlots()
   }
 
   public var capacity: Int { states.count }
@@ -90,6 +105,14 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
   public mutating func rotateCurrent() -> Int {
     precondition(sleepers == 0, "rotateCurrent with sleepers: use pickNext")
     let next = scheduler.rotate(current)
+    return rotated(to: next)
+  }
+
+  /// `next`, the scheduler's rotation of the running thread, runs now. No
+  /// thread may sleep (checked in debug builds only: this is the yield's path).
+  @inline(__always)
+  private mutating func rotated(to next: Int) -> Int {
+    assert(sleepers == 0, "a rotation with sleepers: use pickNext")
     current = next
     return next
   }
@@ -160,5 +183,22 @@ public struct ThreadTable<Scheduler: ThreadScheduler> {
         earliestDeadline = min(earliestDeadline, deadlines[t])
       }
     }
+  }
+}
+
+/// `rotateCurrent` through one policy's own rotation, when the caller knows
+/// which policy the scheduler runs (the runtime's yield entry for that
+/// policy), so the pick tests no flag. The caller knows no thread sleeps.
+extension ThreadTable where Scheduler == SchedulerChoice {
+  @inline(__always)
+  public mutating func rotateCurrentRoundRobin() -> Int {
+    let next = scheduler.rotateRoundRobin(current)
+    return rotated(to: next)
+  }
+
+  @inline(__always)
+  public mutating func rotateCurrentStride() -> Int {
+    let next = scheduler.rotateStride(current)
+    return rotated(to: next)
   }
 }

@@ -29,6 +29,55 @@ final class ThreadTests: XCTestCase {
     }
   }
 
+  /// The ring (the running thread parked after the tail) against a plain
+  /// FIFO queue, through random readies, picks, yields (`rotate`) and
+  /// retires of ready, parked and idle threads, and wakes of the parked
+  /// thread itself (a sleeper already due when it went to sleep).
+  func testRoundRobinMatchesAFIFOQueue() {
+    var rng = SplitMix64(seed: 0x0f1f0)
+    for round in 0..<200 {
+      let capacity = 1 + rng.below(9)
+      var rr = RoundRobinScheduler(capacity: capacity)
+      var queue: [Int] = []
+      var running: Int? = nil  // picked last and not ready again since
+      var idle = Set(0..<capacity)  // neither queued nor running
+      for step in 0..<300 {
+        let context = "round \(round) step \(step)"
+        switch rng.below(6) {
+        case 0 where !idle.isEmpty:  // created or woken
+          let t = rng.pick(idle.sorted())
+          idle.remove(t)
+          rr.ready(t)
+          queue.append(t)
+        case 1 where running != nil:  // the running thread is ready again, then picks
+          rr.ready(running!)
+          queue.append(running!)
+          running = nil
+          fallthrough
+        case 2:  // the running thread (if any) blocked: pick
+          if let r = running { idle.insert(r) }
+          let picked = rr.next()
+          XCTAssertEqual(picked, queue.first, context)
+          running = queue.isEmpty ? nil : queue.removeFirst()
+        case 3 where running != nil:  // yield
+          queue.append(running!)
+          let expected = queue.removeFirst()
+          XCTAssertEqual(rr.rotate(running!), expected, context)
+          running = expected
+        case 4:  // a thread ends: the running one, or (rarely) a queued or idle one
+          let t = running ?? rng.below(capacity)
+          rr.retire(t)
+          if t == running { running = nil }
+          queue.removeAll { $0 == t }
+          idle.insert(t)
+        default:
+          break
+        }
+        XCTAssertEqual(rr.readyCount, queue.count, context)
+      }
+    }
+  }
+
   func testRoundRobinRetireRemovesAReadyThread() {
     var rr = RoundRobinScheduler(capacity: 4)
     for t in 0..<3 { rr.ready(t) }
@@ -126,7 +175,11 @@ final class ThreadTests: XCTestCase {
         let weight = 1 + rng.below(5)
         fast.admit(t, weight: weight); slow.admit(t, weight: weight)
       }
-      var running = 0
+      // Main is the scheduler's first pick, as the thread table makes it:
+      // `rotate` takes the thread picked last.
+      fast.ready(0); slow.ready(0)
+      var running = fast.next()!
+      XCTAssertEqual(slow.next(), running)
       var blocked = Set(1..<capacity)
       for step in 0..<2000 {
         switch rng.below(4) {
@@ -154,6 +207,46 @@ final class ThreadTests: XCTestCase {
           XCTAssertEqual(a, b, "step \(step) stride \(stride)")
           running = a
         }
+      }
+    }
+  }
+
+  /// The yield's per-policy rotation of the table picks exactly as
+  /// `yieldCurrent` then `pickNext`, from main (picked when the table is
+  /// made) on, through random creates, blocks, wakes and exits.
+  func testTableRotationMatchesYieldThenPick() {
+    for stride in [false, true] {
+      var rng = SplitMix64(seed: stride ? 0x7ab1e5 : 0x7ab1e)
+      let capacity = 6
+      func make() -> ThreadTable<SchedulerChoice> {
+        ThreadTable(capacity: capacity, scheduler: stride ? .stride(capacity: capacity) : .roundRobin(capacity: capacity))
+      }
+      var fast = make(), slow = make()
+      var blocked: [Int] = []
+      for step in 0..<3000 {
+        let context = "stride \(stride) step \(step)"
+        switch rng.below(6) {
+        case 0:  // a new thread, when a slot is free
+          let weight = 1 + rng.below(4)
+          XCTAssertEqual(fast.create(weight: weight), slow.create(weight: weight), context)
+        case 1 where fast.liveCount - blocked.count > 1:  // the running thread blocks
+          blocked.append(fast.current)
+          fast.blockCurrent(); slow.blockCurrent()
+          XCTAssertEqual(fast.pickNext(now: 0), slow.pickNext(now: 0), context)
+        case 2 where !blocked.isEmpty:  // a blocked thread is woken
+          let t = blocked.remove(at: rng.below(blocked.count))
+          fast.wake(t); slow.wake(t)
+        case 3 where fast.current != 0 && fast.liveCount - blocked.count > 1:  // it ends
+          let ended = fast.current
+          fast.exitCurrent(); slow.exitCurrent()
+          XCTAssertEqual(fast.pickNext(now: 0), slow.pickNext(now: 0), context)
+          XCTAssertEqual(fast.join(ended), .reaped); XCTAssertEqual(slow.join(ended), .reaped)
+        default:  // it yields
+          let picked = stride ? fast.rotateCurrentStride() : fast.rotateCurrentRoundRobin()
+          slow.yieldCurrent()
+          XCTAssertEqual(slow.pickNext(now: 0), .run(picked), context)
+        }
+        XCTAssertEqual(fast.current, slow.current, context)
       }
     }
   }

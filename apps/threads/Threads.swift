@@ -228,7 +228,10 @@ struct ThreadsApp {
   }
 
   /// Three sleepers; each must wake no earlier than its deadline. Counts
-  /// those that did.
+  /// those that did, if a sleeper also wakes while another thread only
+  /// yields (else none): then a thread is ready all along, so the sleeper
+  /// wakes only through those yields (the env never idles), and every yield
+  /// must look at the sleepers. The yielder gives up long after the deadline.
   static func sleepers() -> UInt64 {
     var onTime: UInt64 = 0
     let count = Mutex()  // the threads may be preempted amid the `+=`
@@ -242,6 +245,20 @@ struct ThreadsApp {
       })
     }
     for id in ids { Threads.join(id) }
-    return onTime
+    let ticks: UInt64 = 2_000_000
+    var awake = false
+    var sawItWake = false
+    let sleeper = spawn {
+      Threads.sleep(ticks: ticks)
+      awake = true
+    }
+    let yielder = spawn {
+      let giveUp = exo_rdtsc() &+ 100 * ticks
+      while !awake && exo_rdtsc() < giveUp { Threads.yield() }
+      sawItWake = awake
+    }
+    Threads.join(sleeper)
+    Threads.join(yielder)
+    return sawItWake ? onTime : 0
   }
 }

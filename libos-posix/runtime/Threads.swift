@@ -28,17 +28,26 @@ public enum ThreadError: Error {
 }
 
 public enum Threads {
-  public static let capacity = 64
+  public static let capacity = Int(EXO_THREAD_CAPACITY)
   /// The env's status when every thread is blocked and none can wake another.
   public static let deadlockStatus: Int32 = 3
 
   public enum Policy { case roundRobin, stride }
 
-  /// Made on first use, round-robin until `use` says otherwise. Not an
+  /// Made by `use` (the first spawn, yield, sleep or block calls it). Until
+  /// then an unmade table: a constant, so the global is laid out at link
+  /// time and the yield reads it with no lazy-initialisation check. Not an
   /// optional: reading a field through one copies the whole table.
-  nonisolated(unsafe) static var table = ThreadTable(capacity: capacity, scheduler: SchedulerChoice.roundRobin(capacity: capacity))
-  /// Each thread's saved RSP while it is not running (switch.S's frame).
-  nonisolated(unsafe) static var savedRSP: UnsafeMutablePointer<UInt64>? = nil
+  nonisolated(unsafe) static var table = ThreadTable(unmade: SchedulerChoice())
+  nonisolated(unsafe) static var isMade = false
+  /// Whether `yield` leaves its round-robin path at once: before the table
+  /// is made, under stride, and while some thread may sleep (`sleep` sets
+  /// it; the out-of-line yield clears it once none does). One byte for the
+  /// yield to test, instead of the policy and the sleepers.
+  nonisolated(unsafe) static var yieldsOutOfLine = true
+  /// Each thread's saved RSP while it is not running (switch.S's frame),
+  /// by slot: switch.S's own array.
+  static var savedRSP: UnsafeMutablePointer<UInt64> { exo_thread_saved_rsp_slots() }
   nonisolated(unsafe) static var bodies: [(() -> Void)?] = []
   /// Whether slice-start upcalls preempt the running thread.
   nonisolated(unsafe) public private(set) static var isPreemptive = false
@@ -50,14 +59,14 @@ public enum Threads {
   /// (a few KiB of the heap, not returned): meant for once per app, or a
   /// benchmark's few.
   public static func use(_ policy: Policy) {
-    precondition(table.liveCount == 1 && table.current == 0, "scheduler changed with threads alive")
+    precondition(!isMade || (table.liveCount == 1 && table.current == 0), "scheduler changed with threads alive")
     let choice: SchedulerChoice =
       policy == .stride ? .stride(capacity: capacity) : .roundRobin(capacity: capacity)
     table = ThreadTable(capacity: capacity, scheduler: choice)
-    if savedRSP == nil {
-      savedRSP = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
-      savedRSP!.initialize(repeating: 0, count: capacity)
+    yieldsOutOfLine = policy == .stride
+    if !isMade {
       bodies = Array(repeating: nil, count: capacity)
+      isMade = true
     }
   }
 
@@ -66,7 +75,7 @@ public enum Threads {
   /// threads that never yield still share the CPU. Registers the
   /// slice-start upcall (Exceptions.onSliceStart); once per app.
   public static func usePreemption() throws(ExoError) {
-    if savedRSP == nil { use(.roundRobin) }
+    if !isMade { use(.roundRobin) }
     try Exceptions.onSliceStart { sliceStarted($0) }
     isPreemptive = true
   }
@@ -79,7 +88,7 @@ public enum Threads {
   /// It runs when the scheduler picks it (the caller keeps the CPU for now).
   @discardableResult
   public static func spawn(weight: Int = 1, _ body: @escaping () -> Void) throws(ThreadError) -> ThreadID {
-    if savedRSP == nil { use(.roundRobin) }
+    if !isMade { use(.roundRobin) }
     ThreadCritical.enter()
     defer { ThreadCritical.leave() }
     guard let slot = table.nextFreeSlot else { throw .tableFull }
@@ -92,7 +101,7 @@ public enum Threads {
     frame[0] = 1
     for i in 1..<7 { frame[i] = 0 }
     frame[7] = exo_thread_trampoline_address()
-    savedRSP![slot] = UInt64(UInt(bitPattern: frame))
+    savedRSP[slot] = UInt64(UInt(bitPattern: frame))
     bodies[slot] = body
     let created = table.create(weight: weight)
     precondition(created == slot)
@@ -116,33 +125,50 @@ public enum Threads {
   }
 
   /// The running thread stays ready; the scheduler picks who runs. With no
-  /// sleeper to wake, one rotation of the scheduler and the switch; the
-  /// general path is out of line, so this one saves no registers of its own.
-  /// The switch leaves the section itself (switch.S's
+  /// sleeper to wake, one rotation of the scheduler and the switch; stride
+  /// and the general path are out of line, so this one saves no registers
+  /// of its own. The switch leaves the section itself (switch.S's
   /// exo_thread_switch_leave), so it is this function's last act and this
   /// thread resumes straight into the caller.
   @inline(never)
   public static func yield() {
     ThreadCritical.enter()
-    guard table.sleepers == 0 else {
-      yieldWakingSleepers()
-      ThreadCritical.leave()
-      return
-    }
+    if yieldsOutOfLine { return yieldOutOfLine() }
     let from = table.current
-    let to = table.rotateCurrent()
-    guard to != from else {
-      ThreadCritical.leave()
-      return
-    }
-    let saved = savedRSP.unsafelyUnwrapped
-    exo_thread_switch_leave(saved + from, saved[to])
+    let to = table.rotateCurrentRoundRobin()
+    guard to != from else { return ThreadCritical.leave() }
+    exo_thread_switch_leave(from, to)
   }
 
+  /// The yield under stride, with sleepers, or before any `use` or `spawn`
+  /// (inside the section `yield` entered, which this leaves).
+  @inline(never)
+  static func yieldOutOfLine() {
+    guard table.sleepers == 0 else { return yieldWakingSleepers() }
+    let from = table.current
+    let to: Int
+    if table.scheduler.isStride {
+      to = table.rotateCurrentStride()
+    } else {
+      // The unmade table reads as round-robin with no sleepers.
+      guard isMade else {
+        ThreadCritical.leave()
+        return use(.roundRobin)  // main is the only thread
+      }
+      yieldsOutOfLine = false  // nobody sleeps any more
+      to = table.rotateCurrentRoundRobin()
+    }
+    guard to != from else { return ThreadCritical.leave() }
+    exo_thread_switch_leave(from, to)
+  }
+
+  /// Wakes the sleepers that are due, then picks; leaves the section.
   @inline(never)
   static func yieldWakingSleepers() {
     table.yieldCurrent()
     reschedule()
+    yieldsOutOfLine = table.scheduler.isStride || table.sleepers > 0
+    ThreadCritical.leave()
   }
 
   /// The running thread's time is up: from the thread itself, a yield (the
@@ -162,14 +188,14 @@ public enum Threads {
     // `from` is ready, so the scheduler names someone: maybe `from` again.
     guard case .run(let to) = table.pickNext(now: table.sleepers > 0 ? exo_rdtsc() : 0), to != from else { return }
     preemptions &+= 1
-    savedRSP![from] = PreemptedFrame.build(slot: UnsafeRawPointer(state.page), resumeAt: exo_thread_resume_preempted_address())
+    savedRSP[from] = PreemptedFrame.build(slot: UnsafeRawPointer(state.page), resumeAt: exo_thread_resume_preempted_address())
     // `to` resumes inside the library (switch.S puts its depth back) or in
     // switch.S (the trampoline, or a preempted thread's resume, which sets
     // 0): until then it is inside, so no upcall preempts it half-resumed.
     exo_thread_critical_set(1)
     // The state is on `from`'s stack now: switch.S leaves the exception
     // stack and only then clears the upcalls-disabled word.
-    exo_thread_preempt_switch(state.page, savedRSP![to])
+    exo_thread_preempt_switch(state.page, savedRSP[to])
   }
 
   /// Whether a thread other than the running one is ready to run now (a
@@ -183,8 +209,10 @@ public enum Threads {
 
   /// Skips the running thread until `ticks` more TSC ticks have passed.
   public static func sleep(ticks: UInt64) {
+    if !isMade { use(.roundRobin) }
     ThreadCritical.enter()
     let deadline = exo_rdtsc() &+ ticks
+    yieldsOutOfLine = true  // the yield must wake this thread in time
     table.sleepCurrent(until: deadline)
     reschedule()
     ThreadCritical.leave()
@@ -193,6 +221,7 @@ public enum Threads {
   /// The running thread waits for `wake` (used by Mutex, Condition, ...,
   /// inside their own critical sections).
   static func block() {
+    if !isMade { use(.roundRobin) }
     table.blockCurrent()
     reschedule()
   }
@@ -237,10 +266,7 @@ public enum Threads {
   /// switch.S keeps each thread's depth in its frame: this thread's comes
   /// back with it.
   @inline(__always)
-  static func switchTo(from: Int, to: Int) {
-    let saved = savedRSP.unsafelyUnwrapped
-    exo_thread_switch(saved + from, saved[to])
-  }
+  static func switchTo(from: Int, to: Int) { exo_thread_switch(from, to) }
 
   /// A new thread's first Swift code (the trampoline calls it), still inside
   /// the section of the thread that switched to it.

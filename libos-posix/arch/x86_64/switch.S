@@ -43,19 +43,20 @@
 .text
 .globl exo_thread_code_start
 exo_thread_code_start:
-/* void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp) */
+/* void exo_thread_switch(long from, long to): slots, so both saved RSPs
+ * are at fixed addresses (the image is linked below 2 GiB). */
 .globl exo_thread_switch
 .type exo_thread_switch, @function
 exo_thread_switch:
   SAVE_CALLEE_SAVED
   pushq exo_thread_critical(%rip)
-  movq %rsp, (%rdi)
-  movq %rsi, %rsp
+  movq %rsp, exo_thread_saved_rsp(,%rdi,8)
+  movq exo_thread_saved_rsp(,%rsi,8), %rsp
 exo_thread_switch_restore:
   SWITCH_RESTORE
 .size exo_thread_switch, . - exo_thread_switch
 
-/* void exo_thread_switch_leave(uint64_t *save_rsp, uint64_t next_rsp): the
+/* void exo_thread_switch_leave(long from, long to): the
  * same for a caller whose only act after resuming would be to leave its
  * section of the thread library (Threads.yield): it leaves it here, so the
  * depth it saves is one less, and the caller can jump here as its last act
@@ -67,8 +68,8 @@ exo_thread_switch_leave:
   SAVE_CALLEE_SAVED
   decq exo_thread_critical(%rip)
   pushq exo_thread_critical(%rip)
-  movq %rsp, (%rdi)
-  movq %rsi, %rsp
+  movq %rsp, exo_thread_saved_rsp(,%rdi,8)
+  movq exo_thread_saved_rsp(,%rsi,8), %rsp
   SWITCH_RESTORE
 .size exo_thread_switch_leave, . - exo_thread_switch_leave
 
@@ -124,5 +125,10 @@ exo_thread_code_end:
 .globl exo_thread_critical
 exo_thread_critical:
   .quad 0
+
+/* Each thread's saved RSP while it is not running, by slot. */
+.globl exo_thread_saved_rsp
+exo_thread_saved_rsp:
+  .space 8 * EXO_THREAD_CAPACITY
 
 #endif

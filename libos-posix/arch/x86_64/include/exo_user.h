@@ -87,13 +87,20 @@ static inline void exo_store64(uint64_t address, uint64_t value) { *(volatile ui
  * the thread's depth inside the thread library (exo_thread_critical); the
  * saved RSP points at that depth word, and a `ret` follows the pops. A new
  * thread's stack holds the same frame, returning to exo_thread_trampoline.
- * No FP control words: they are env-wide (switch.S says why). */
+ * No FP control words: they are env-wide (switch.S says why). Each thread's
+ * saved RSP is in switch.S's own array, indexed by the thread's slot, so
+ * the switch takes slots and reaches both RSPs at fixed addresses. */
 #define EXO_SWITCH_FRAME_WORDS 8 /* the depth, 6 GPRs, the return address */
+#define EXO_THREAD_CAPACITY 64 /* slots in the thread table */
 #ifndef __ASSEMBLER__
-void exo_thread_switch(uint64_t *save_rsp, uint64_t next_rsp);
+/* Saves the running thread (slot `from`) and resumes slot `to`: both below
+ * EXO_THREAD_CAPACITY, `to` holding a frame. */
+void exo_thread_switch(long from, long to);
 /* The same, leaving the caller's section of the thread library (depth - 1)
  * for the thread it switches away from: its caller's last act. */
-void exo_thread_switch_leave(uint64_t *save_rsp, uint64_t next_rsp);
+void exo_thread_switch_leave(long from, long to);
+/* Each slot's saved RSP while its thread is not running. */
+static inline uint64_t *exo_thread_saved_rsp_slots(void) { extern uint64_t exo_thread_saved_rsp[]; return exo_thread_saved_rsp; }
 static inline uint64_t exo_thread_trampoline_address(void) { extern char exo_thread_trampoline[]; return (uint64_t)exo_thread_trampoline; }
 /* Preemption (switch.S): leave the exception stack for the next thread's
  * frame and clear the upcalls-disabled word; a preempted thread's frame
