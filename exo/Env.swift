@@ -3,53 +3,30 @@
 // state, and its console line. The table is allocated once at boot.
 import SecureBindings
 
-enum EnvState: Equatable {
-  case free
-  case runnable
+/// Raw values as include/transfer.h spells them for trap.S (ENV_STATE_*).
+enum EnvState: UInt64 {
+  case free = 0
+  case runnable = 1
   /// In `event_wait`: until an event arrives or `wakeAt` passes.
-  case blocked
-  case exited
+  case blocked = 2
+  case exited = 3
 }
 
 struct Env {
   var id: EnvID
-  var state: EnvState = .free
   var name = InlineArray<16, UInt8>(repeating: 0)
   var nameLength = 0
-  var space = AddressSpace(root: 0)
   var frameQuota: UInt64 = 0
   var framesHeld: UInt64 = 0
   var slices: UInt64 = 0
   /// Slices left in the current turn (SliceVector).
   var slicesLeft: UInt64 = 0
-  /// The saved user state of the context that runs next for this env: its
-  /// main context, or its activation serving a protected control transfer.
-  /// Kernel entries push it here directly (trap.S): the top of this slot is
-  /// the entry stack while the context runs.
-  var registers: UnsafeMutablePointer<UserRegisters>
-  /// FXSAVE image of that context, 16-byte aligned.
-  var fpu: UnsafeMutablePointer<FPUState>
-  let mainRegisters: UnsafeMutablePointer<UserRegisters>
-  let mainFPU: UnsafeMutablePointer<FPUState>
-  let activationRegisters: UnsafeMutablePointer<UserRegisters>
-  let activationFPU: UnsafeMutablePointer<FPUState>
-  /// Protected control transfer (`pct_listen`): the entry, its stack, and a
-  /// bit per env id allowed to call.
-  var pctEntry: UInt64 = 0
-  var pctStack: UInt64 = 0
-  var pctCallers: UInt64 = 0
-  /// The caller this env's activation is serving, if any, and whether that
-  /// caller sent the call asynchronously (`pct_send`: no one waits for the reply).
-  var serving: EnvID? = nil
-  var servingAsync = false
-  /// The callee this env's main context waits on in a synchronous call.
-  var waitingOn: EnvID? = nil
+  /// What a protected control transfer reads and writes, shared with
+  /// trap.S's fast path: the state, the address space, the register slots
+  /// and FP areas, the `pct_listen` binding, who serves and waits on whom,
+  /// and the exception upcall (EnvTransfer.swift has the accessors).
+  let transfer: UnsafeMutablePointer<EnvTransfer>
   var line = ConsoleLine()
-  /// The exception upcall (`set_exception_handler`); no handler when `entry` is 0.
-  var exceptionEntry: UInt64 = 0
-  var exceptionStack: UInt64 = 0
-  var sharedPageAddress: UInt64 = 0
-  var sharedFrame = Frame(number: 0)
   /// Upcall at each slice start too (flag of `set_exception_handler`).
   var sliceUpcalls = false
   /// Events: bits other envs have signalled and it has not yet taken, the
@@ -88,27 +65,15 @@ struct Env {
   var reclaim = ReclaimRequest()
   var recent = AllocationLog()
 
-  /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
-  init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {
+  /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the
+  /// table owns; `transfer` at the env's record, which this fills.
+  init(
+    id: EnvID, transfer: UnsafeMutablePointer<EnvTransfer>, registers: UnsafeMutablePointer<UserRegisters>,
+    fpu: UnsafeMutablePointer<FPUState>
+  ) {
     self.id = id
-    self.registers = registers
-    self.fpu = fpu
-    mainRegisters = registers
-    mainFPU = fpu
-    activationRegisters = registers + 1
-    activationFPU = fpu + 1
-  }
-
-  var inActivation: Bool { registers == activationRegisters }
-
-  mutating func useMain() {
-    registers = mainRegisters
-    fpu = mainFPU
-  }
-
-  mutating func useActivation() {
-    registers = activationRegisters
-    fpu = activationFPU
+    self.transfer = transfer
+    attachTransfer(id: id, registers: registers, fpu: fpu)
   }
 }
 
@@ -124,10 +89,14 @@ struct EnvTable {
     // an interrupt frame and FXSAVE needs.
     let fpuAreas = UnsafeMutablePointer<FPUState>.allocate(capacity: 2 * Limits.maxEnvs)
     let registerSlots = UnsafeMutablePointer<UserRegisters>.allocate(capacity: 2 * Limits.maxEnvs)
+    UserMode.initializeFPU(UserMode.cleanFPU)
     for i in 0..<2 * Limits.maxEnvs { (registerSlots + i).initialize(to: UserMode.emptyRegisters) }
     for i in 0..<Limits.maxEnvs {
       (slots + i).initialize(
-        to: Env(id: EnvID(UInt16(i + 1)), registers: registerSlots + 2 * i, fpu: fpuAreas + 2 * i))
+        to: Env(
+          id: EnvID(UInt16(i + 1)), transfer: EnvTransfer.record(i), registers: registerSlots + 2 * i,
+          fpu: fpuAreas + 2 * i))
+      (slots + i).pointee.pointRecordHere(slots + i)
     }
   }
 

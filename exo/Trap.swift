@@ -5,9 +5,12 @@
 // vector says who runs.
 import SecureBindings
 
-/// The running env's slot; a constant-initialised global, so reading it
-/// costs no lazy-initialisation check on the kernel-call path.
-nonisolated(unsafe) var runningEnv: UnsafeMutablePointer<Env>? = nil
+/// The running env, as trap.S's transfer fast path also sets it (its
+/// record is `running_transfer`, its id `syscall_env_id`).
+var runningEnv: UnsafeMutablePointer<Env>? {
+  get { UserMode.runningEnv }
+  set { UserMode.runningEnv = newValue }
+}
 
 /// What happens after a trap has been handled.
 enum AfterTrap {
@@ -201,7 +204,6 @@ func enterContext(_ env: UnsafeMutablePointer<Env>) -> Never {
   }
   if runningEnv != env {
     runningEnv = env
-    UserMode.setRunningEnvID(UInt64(env.pointee.id.raw))
     publishUpcall(env)
   }
   SliceVector.arm(for: turnOwner ?? env)

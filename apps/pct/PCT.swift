@@ -25,25 +25,28 @@ struct PCT {
     if App.argumentIs("server") { serve() } else { client() }
   }
 
+  /// One call, in the activation.
+  static func handle(_ caller: UInt64, _ w0: UInt64, _ w1: UInt64, _ w2: UInt64) -> UInt64 {
+    served &+= 1
+    if w0 == spinThenSignal {
+      let end = exo_rdtsc() + Time.ticks(microseconds: 3000)
+      while exo_rdtsc() < end {}
+    }
+    if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(EnvID(UInt16(truncatingIfNeeded: caller)), bits: w1) }
+    if w0 == quit {
+      // Stop accepting calls now; the main context exits when it next
+      // runs, or (second word 1) once the caller signals.
+      waitForSignal = w1 == 1
+      try? Exo.pctListen(entry: 0, stack: 0, callers: 0)
+      quitting = true
+    }
+    return w0 &+ w1 &+ w2
+  }
+
   static func serve() {
     Exo.eventListen(senders: ~0)
     do throws(ExoError) {
-      try Transfers.listen(callers: ~0) { caller, w0, w1, w2 in
-        served &+= 1
-        if w0 == spinThenSignal {
-          let end = exo_rdtsc() + Time.ticks(microseconds: 3000)
-          while exo_rdtsc() < end {}
-        }
-        if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(caller, bits: w1) }
-        if w0 == quit {
-          // Stop accepting calls now; the main context exits when it next
-          // runs, or (second word 1) once the caller signals.
-          waitForSignal = w1 == 1
-          try? Exo.pctListen(entry: 0, stack: 0, callers: 0)
-          quitting = true
-        }
-        return w0 &+ w1 &+ w2
-      }
+      try Transfers.listen(callers: ~0) { caller, w0, w1, w2 in PCT.handle(caller, w0, w1, w2) }
     } catch {
       print("pct_listen failed: error \(error.rawValue)")
       Exo.exit(2)

@@ -2,6 +2,7 @@
  * nothing after boot. exo/Limits.swift states the same sizes for Swift. */
 .set MAX_FRAMES, 262144           /* 1 GiB of RAM is managed; more is ignored */
 .set DMA_AREA_SIZE, 64 * 4096     /* exo/arch/x86_64/VirtioNet.swift lays it out */
+#include "include/transfer.h"
 
 .bss
 .p2align 12
@@ -26,6 +27,22 @@ frame_generations:
 .globl frame_uses
 frame_uses:
   .skip MAX_FRAMES * 4
+/* The transfer records (include/transfer.h), the running env's, whose FP
+ * area the registers hold, and the clean FP image every activation starts from. */
+.p2align 4
+.globl env_transfers
+env_transfers:
+  .skip ENV_MAX * T_SIZE
+.globl running_transfer
+running_transfer:
+  .skip 8
+.globl fpu_loaded
+fpu_loaded:
+  .skip 8
+.p2align 4
+.globl fpu_clean
+fpu_clean:
+  .skip 512
 .p2align 12
 .globl dma_area
 dma_area:

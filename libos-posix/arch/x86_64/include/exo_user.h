@@ -127,9 +127,13 @@ static inline void exo_thread_critical_leave(void) {
 }
 #endif
 
-/* pct.S: the entry of protected control transfers and its activation stack. */
+/* pct.S: the entry of protected control transfers and its activation stack,
+ * the reply it makes (KernelCall.pctReply: the one call number spelled here,
+ * a host test keeps it equal), and the caller's stub. */
 #define EXO_PCT_STACK_SIZE (16 * 1024)
+#define EXO_PCT_REPLY 16
 #ifndef __ASSEMBLER__
+struct exo_call_result exo_pct_call(uint64_t env, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t number);
 static inline uint64_t exo_pct_entry_address(void) { extern char exo_pct_entry[]; return (uint64_t)exo_pct_entry; }
 static inline uint64_t exo_pct_stack_top(void) {
   extern char exo_pct_stack[];

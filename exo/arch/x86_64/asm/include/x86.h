@@ -4,6 +4,7 @@
 #ifndef EXO_X86_H
 #define EXO_X86_H
 #include <stdint.h>
+#include "transfer.h"
 
 /* Built by trap.S on every kernel entry, lowest address first. */
 struct trap_frame {
