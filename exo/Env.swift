@@ -94,7 +94,7 @@ struct EnvTable {
     for i in 0..<Limits.maxEnvs {
       (slots + i).initialize(
         to: Env(
-          id: EnvID(UInt16(i + 1)), transfer: EnvTransfer.record(i), registers: registerSlots + 2 * i,
+          id: EnvID(UInt16(i + 1)), transfer: EnvTransfer.record(EnvID(UInt16(i + 1))), registers: registerSlots + 2 * i,
           fpu: fpuAreas + 2 * i))
       (slots + i).pointee.pointRecordHere(slots + i)
     }

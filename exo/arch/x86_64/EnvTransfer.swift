@@ -7,8 +7,8 @@ import X86
 typealias EnvTransfer = env_transfer
 
 extension EnvTransfer {
-  /// Env index `index`'s record (storage.S).
-  static func record(_ index: Int) -> UnsafeMutablePointer<EnvTransfer> { x86_env_transfer(UInt64(index)) }
+  /// Env `id`'s record (storage.S).
+  static func record(_ id: EnvID) -> UnsafeMutablePointer<EnvTransfer> { x86_env_transfer(UInt64(id.raw)) }
 }
 
 extension Env {
@@ -29,7 +29,10 @@ extension Env {
   func pointRecordHere(_ slot: UnsafeMutablePointer<Env>) { transfer.pointee.env = Self.address(slot) }
 
   private static func address<T>(_ p: UnsafeMutablePointer<T>) -> UInt64 { UInt64(UInt(bitPattern: p)) }
-  private static func pointer<T>(_ a: UInt64) -> UnsafeMutablePointer<T> { UnsafeMutablePointer(bitPattern: UInt(a))! }
+  /// Set once at table setup, never 0: no check on the way.
+  private static func pointer<T>(_ a: UInt64) -> UnsafeMutablePointer<T> {
+    UnsafeMutablePointer(bitPattern: UInt(a)).unsafelyUnwrapped
+  }
   private static func envID(_ raw: UInt64) -> EnvID? { raw == 0 ? nil : EnvID(UInt16(truncatingIfNeeded: raw)) }
 
   var state: EnvState {

@@ -21,14 +21,8 @@ enum UserMode {
   /// The running env (its record, `running_transfer`, and its id for
   /// SYSCALL's fast path, `syscall_env_id`).
   static var runningEnv: UnsafeMutablePointer<Env>? {
-    get {
-      guard let t = x86_running_transfer() else { return nil }
-      return UnsafeMutablePointer(bitPattern: UInt(t.pointee.env))
-    }
-    set {
-      x86_set_running_transfer(newValue?.pointee.transfer)
-      x86_set_syscall_env_id(UInt64(newValue?.pointee.id.raw ?? 0))
-    }
+    get { UnsafeMutablePointer(bitPattern: UInt(x86_running_env())) }
+    set { x86_set_running(newValue?.pointee.transfer) }
   }
 
   /// The FP image every activation starts from: zero registers, FNINIT's

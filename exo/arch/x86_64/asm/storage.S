@@ -32,9 +32,12 @@ frame_uses:
 .p2align 4
 .globl env_transfers
 env_transfers:
-  .skip ENV_MAX * T_SIZE
+  .skip (ENV_MAX + 1) * T_SIZE
 .globl running_transfer
 running_transfer:
+  .skip 8
+.globl running_env
+running_env:
   .skip 8
 .globl fpu_loaded
 fpu_loaded:

@@ -301,10 +301,9 @@ full_call:
   movq T_MAIN_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne \slow                        /* a call from an activation: busy */
-  leaq -1(%rdi), %r9
-  cmpq $ENV_MAX, %r9
-  jae \slow                        /* env 0, or past the table */
-  imulq $T_SIZE, %r9, %r9
+  cmpq $ENV_MAX, %rdi
+  ja \slow                         /* past the table (env 0's record is never runnable) */
+  imulq $T_SIZE, %rdi, %r9
   addq $env_transfers, %r9         /* the kernel is in the top 2 GiB */
   cmpq %r9, %r8
   je \slow                         /* itself */
@@ -345,10 +344,10 @@ full_call:
   movq %rbx, T_FPU(%r9)
   movq T_MAIN_FPU(%r8), %rcx
   fxsave64 (%rcx)
-  fxrstor64 fpu_clean(%rip)
   movq %rbx, fpu_loaded(%rip)
   addq $TF_SIZE, %rax
-  ENTER_RECORD %r9, %rax, %rbx
+  ENTER_RECORD %r9, %rax, %rbx     /* uses XMM0-1: the caller's are saved */
+  fxrstor64 fpu_clean(%rip)
   movq T_PCT_ENTRY(%r9), %rcx
   movq T_PCT_STACK(%r9), %rsp
   movl $0x202, %r11d               /* IF only */
@@ -365,22 +364,22 @@ full_call:
 .endm
 
 /* Makes \record's env the running one, its slot top \top the entry stack
- * (entry_frame_top, TSS.RSP0): its id for env_self, its exception upcall
- * for exception_common, its address space. */
+ * (entry_frame_top, TSS.RSP0): its Env for Swift, its id for env_self and
+ * its exception upcall for exception_common (the record's T_ID..T_SHARED_PAGE
+ * onto syscall_env_id..upcall_argument, copied through XMM0-1, whose
+ * contents are dead here), its address space. */
 .macro ENTER_RECORD record, top, scratch
   movq \top, entry_frame_top(%rip)
   movq \top, tss_area+TSS_RSP0(%rip)
   movq \record, running_transfer(%rip)
-  movq T_ID(\record), \scratch
-  movq \scratch, syscall_env_id(%rip)
-  movq T_UPCALL_SHARED(\record), \scratch
-  movq \scratch, upcall_shared(%rip)
-  movq T_EXCEPTION_ENTRY(\record), \scratch
-  movq \scratch, upcall_entry(%rip)
-  movq T_EXCEPTION_STACK(\record), \scratch
-  movq \scratch, upcall_stack(%rip)
-  movq T_SHARED_PAGE(\record), \scratch
-  movq \scratch, upcall_argument(%rip)
+  movq T_ENV(\record), \scratch
+  movq \scratch, running_env(%rip)
+  movdqu T_ID(\record), %xmm0
+  movdqu T_ID+16(\record), %xmm1
+  movq T_ID+32(\record), \scratch
+  movdqu %xmm0, syscall_env_id(%rip)
+  movdqu %xmm1, syscall_env_id+16(%rip)
+  movq \scratch, syscall_env_id+32(%rip)
   movq T_CR3(\record), \scratch
   movq \scratch, %cr3
 .endm
@@ -400,12 +399,8 @@ pct_reply_entry:
   jne pct_reply_slow               /* not in an activation */
   cmpq $0, T_SERVING_ASYNC(%r8)
   jne pct_reply_slow               /* a send's: the turn's owner goes on */
-  movq T_SERVING(%r8), %r9
-  subq $1, %r9
-  cmpq $ENV_MAX, %r9
-  jae pct_reply_slow
-  imulq $T_SIZE, %r9, %r9
-  addq $env_transfers, %r9
+  imulq $T_SIZE, T_SERVING(%r8), %r9
+  addq $env_transfers, %r9         /* serving is a live env's id in an activation */
   movq T_ID(%r8), %rax
   cmpq %rax, T_WAITING_ON(%r9)
   jne pct_reply_slow
@@ -424,11 +419,11 @@ pct_reply_entry:
   movq %rdx, T_REGISTERS(%r8)
   movq T_MAIN_FPU(%r8), %rdx
   movq %rdx, T_FPU(%r8)
+  leaq TF_SIZE(%rax), %rdx
+  ENTER_RECORD %r9, %rdx, %rsi     /* uses XMM0-1: the activation's are dropped */
   movq T_MAIN_FPU(%r9), %rdx
   fxrstor64 (%rdx)                 /* the caller's own FP state, saved at its call */
   movq %rdx, fpu_loaded(%rip)
-  leaq TF_SIZE(%rax), %rdx
-  ENTER_RECORD %r9, %rdx, %rsi
   movq %rdi, %rdx                  /* the word */
   movq TF_RBX(%rax), %rbx
   movq TF_RBP(%rax), %rbp
@@ -599,6 +594,8 @@ entry_frame_top:
 .globl interrupt_tsc
 interrupt_tsc:
   .skip 8
+/* syscall_env_id and the four upcall_* words: one block, in the order of
+ * include/transfer.h's T_ID..T_SHARED_PAGE, which a transfer copies whole. */
 .globl syscall_env_id
 syscall_env_id:                   /* the running env's id, for the fast path */
   .skip 8

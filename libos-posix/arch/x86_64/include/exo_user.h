@@ -133,7 +133,27 @@ static inline void exo_thread_critical_leave(void) {
 #define EXO_PCT_STACK_SIZE (16 * 1024)
 #define EXO_PCT_REPLY 16
 #ifndef __ASSEMBLER__
-struct exo_call_result exo_pct_call(uint64_t env, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t number);
+/* pct_call or pct_send (`number`): only the registers the call uses. The
+ * kernel returns zero in RSI, RDI and R8-R10 and keeps RBX, RBP, R12-R15. */
+static inline struct exo_call_result exo_pct_call(uint64_t number, uint64_t env, uint64_t w0, uint64_t w1,
+                                                  uint64_t w2) {
+  register uint64_t r10 __asm__("r10") = w2;
+  register uint64_t r8 __asm__("r8");
+  register uint64_t r9 __asm__("r9");
+  uint64_t status = number, value = w1;
+  __asm__ volatile("syscall"
+                   : "+a"(status), "+d"(value), "+D"(env), "+S"(w0), "+r"(r10), "=r"(r8), "=r"(r9)
+                   :
+                   : "rcx", "r11", "memory");
+  struct exo_call_result r = { status, value };
+  return r;
+}
+/* Console.swift's count of buffered bytes, kept where pct.S's entry reads it. */
+static inline int64_t exo_console_count(void) { extern int64_t exo_console_pending; return exo_console_pending; }
+static inline void exo_set_console_count(int64_t n) { extern int64_t exo_console_pending; exo_console_pending = n; }
+/* The activation's handler, which pct.S's entry calls (set by Transfers.listen). */
+typedef uint64_t (*exo_pct_handler_t)(uint64_t caller, uint64_t w0, uint64_t w1, uint64_t w2);
+static inline void exo_set_pct_handler(exo_pct_handler_t h) { extern exo_pct_handler_t exo_pct_handler; exo_pct_handler = h; }
 static inline uint64_t exo_pct_entry_address(void) { extern char exo_pct_entry[]; return (uint64_t)exo_pct_entry; }
 static inline uint64_t exo_pct_stack_top(void) {
   extern char exo_pct_stack[];
