@@ -5,6 +5,7 @@
 // env that stopped listening, and an exited one. It also sends asynchronous
 // calls (`pct_send`): the server's activation runs before the send returns
 // and signals the client the word it was sent; the same errors hold.
+// `pct:hostile pct:probed pct:picky` makes the hostile checks (Hostile.swift).
 import LibOSRuntime
 import UserArch
 
@@ -22,7 +23,17 @@ struct PCT {
   nonisolated(unsafe) static var waitForSignal = false
 
   static func main() {
-    if App.argumentIs("server") { serve() } else { client() }
+    if App.argumentIs("server") {
+      serve(entry: exo_pct_entry_address())
+    } else if App.argumentIs("probed") {
+      serve(entry: exo_pct_probe_entry_address())
+    } else if App.argumentIs("picky") {
+      picky()
+    } else if App.argumentIs("hostile") {
+      hostile()
+    } else {
+      client()
+    }
   }
 
   /// One call, in the activation.
@@ -33,6 +44,8 @@ struct PCT {
       while exo_rdtsc() < end {}
     }
     if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(EnvID(UInt16(truncatingIfNeeded: caller)), bits: w1) }
+    if w0 == reportEntry { return entryViolations(caller: caller) }
+    if w0 == callOut { return callFromActivation(w1) }
     if w0 == quit {
       // Stop accepting calls now; the main context exits when it next
       // runs, or (second word 1) once the caller signals.
@@ -43,10 +56,10 @@ struct PCT {
     return w0 &+ w1 &+ w2
   }
 
-  static func serve() {
+  static func serve(entry: UInt64) {
     Exo.eventListen(senders: ~0)
     do throws(ExoError) {
-      try Transfers.listen(callers: ~0) { caller, w0, w1, w2 in PCT.handle(caller, w0, w1, w2) }
+      try Transfers.listen(callers: ~0, entry: entry) { caller, w0, w1, w2 in PCT.handle(caller, w0, w1, w2) }
     } catch {
       print("pct_listen failed: error \(error.rawValue)")
       Exo.exit(2)
@@ -73,7 +86,10 @@ struct PCT {
       print("ok \(what.description)")
     } else {
       wrong += 1
-      print("WRONG \(what.description)")
+      switch result {
+      case .success(let v): print("WRONG \(what.description): got \(v)")
+      case .failure(let e): print("WRONG \(what.description): got error \(e.rawValue)")
+      }
     }
   }
 

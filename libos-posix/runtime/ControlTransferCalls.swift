@@ -42,10 +42,13 @@ public enum Transfers {
   public typealias Handler = @convention(c) (UInt64, UInt64, UInt64, UInt64) -> UInt64
 
   /// Serves calls from the envs in `callers` with `handler`, which runs in
-  /// the activation, on the runtime's activation stack.
-  public static func listen(callers: UInt64, _ handler: Handler) throws(ExoError) {
+  /// the activation, on the runtime's activation stack. `entry` is pct.S's
+  /// unless the app puts something before it (apps/pct: pct_probe.S).
+  public static func listen(callers: UInt64, entry: UInt64 = exo_pct_entry_address(), _ handler: Handler)
+    throws(ExoError)
+  {
     exo_set_pct_handler(handler)
-    try Exo.pctListen(entry: exo_pct_entry_address(), stack: exo_pct_stack_top(), callers: callers)
+    try Exo.pctListen(entry: entry, stack: exo_pct_stack_top(), callers: callers)
   }
 }
 

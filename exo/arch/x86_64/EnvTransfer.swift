@@ -35,8 +35,11 @@ extension Env {
   }
   private static func envID(_ raw: UInt64) -> EnvID? { raw == 0 ? nil : EnvID(UInt16(truncatingIfNeeded: raw)) }
 
+  /// Read on every pass over the table (the slice vector, event wakeups):
+  /// the record holds only values this setter wrote, so the tag is read as
+  /// it is (a payload-free enum's tags are its cases in order, = raw values).
   var state: EnvState {
-    get { EnvState(rawValue: transfer.pointee.state) ?? .free }
+    get { unsafeBitCast(UInt8(truncatingIfNeeded: transfer.pointee.state), to: EnvState.self) }
     nonmutating set { transfer.pointee.state = newValue.rawValue }
   }
 
