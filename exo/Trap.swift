@@ -182,6 +182,9 @@ func startSlice(_ env: UnsafeMutablePointer<Env>) {
 /// saved in the shared page, when its upcalls are enabled. Not in an
 /// activation, nor while the main context waits for a reply (the reply's
 /// registers would be lost); a refused upcall leaves the context as it was.
+/// Inlined: it is on the event-latency path (Events.deliver), where the
+/// compiler stopped inlining it once Env's fields moved into the record.
+@inline(__always)
 func upcallMain(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
   guard !env.pointee.inActivation, env.pointee.waitingOn == nil, env.pointee.exceptionEntry != 0 else { return }
   let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)

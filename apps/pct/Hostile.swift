@@ -48,6 +48,13 @@ extension PCT {
     return bad
   }
 
+  /// `probed`'s handler: the hostile words, then `server`'s.
+  static func handleProbed(_ caller: UInt64, _ w0: UInt64, _ w1: UInt64, _ w2: UInt64) -> UInt64 {
+    if w0 == reportEntry { return entryViolations(caller: caller) }
+    if w0 == callOut { return callFromActivation(w1) }
+    return handle(caller, w0, w1, w2)
+  }
+
   static func callFromActivation(_ env: UInt64) -> UInt64 {
     do throws(ExoError) {
       _ = try Exo.pctCall(EnvID(UInt16(truncatingIfNeeded: env)), 1)

@@ -18,7 +18,9 @@ struct PCT {
   /// The same after spinning 3 ms, longer than the sender's slice.
   static let spinThenSignal: UInt64 = 0x517
 
-  nonisolated(unsafe) static var served: UInt64 = 0
+  /// Counted in every activation: no exclusivity check (a runtime call per
+  /// access), which would be most of the handler's part of the round trip.
+  @exclusivity(unchecked) nonisolated(unsafe) static var served: UInt64 = 0
   nonisolated(unsafe) static var quitting = false
   nonisolated(unsafe) static var waitForSignal = false
 
@@ -26,7 +28,7 @@ struct PCT {
     if App.argumentIs("server") {
       serve(entry: exo_pct_entry_address())
     } else if App.argumentIs("probed") {
-      serve(entry: exo_pct_probe_entry_address())
+      serve(entry: exo_pct_probe_entry_address(), probed: true)
     } else if App.argumentIs("picky") {
       picky()
     } else if App.argumentIs("hostile") {
@@ -44,8 +46,6 @@ struct PCT {
       while exo_rdtsc() < end {}
     }
     if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(EnvID(UInt16(truncatingIfNeeded: caller)), bits: w1) }
-    if w0 == reportEntry { return entryViolations(caller: caller) }
-    if w0 == callOut { return callFromActivation(w1) }
     if w0 == quit {
       // Stop accepting calls now; the main context exits when it next
       // runs, or (second word 1) once the caller signals.
@@ -56,10 +56,14 @@ struct PCT {
     return w0 &+ w1 &+ w2
   }
 
-  static func serve(entry: UInt64) {
+  static func serve(entry: UInt64, probed: Bool = false) {
     Exo.eventListen(senders: ~0)
     do throws(ExoError) {
-      try Transfers.listen(callers: ~0, entry: entry) { caller, w0, w1, w2 in PCT.handle(caller, w0, w1, w2) }
+      if probed {
+        try Transfers.listen(callers: ~0, entry: entry) { caller, w0, w1, w2 in PCT.handleProbed(caller, w0, w1, w2) }
+      } else {
+        try Transfers.listen(callers: ~0, entry: entry) { caller, w0, w1, w2 in PCT.handle(caller, w0, w1, w2) }
+      }
     } catch {
       print("pct_listen failed: error \(error.rawValue)")
       Exo.exit(2)
