@@ -13,7 +13,12 @@ enum EnvState: UInt64 {
 }
 
 struct Env {
-  var id: EnvID
+  /// What a protected control transfer reads and writes, shared with
+  /// trap.S's fast path: the id, the state, the address space, the register
+  /// slots and FP areas, the `pct_listen` binding, who serves and waits on
+  /// whom, and the exception upcall (EnvTransfer.swift has the accessors).
+  /// First, so that it sits at the Env's own address (checked at boot).
+  var transfer = EnvTransfer.empty
   var name = InlineArray<16, UInt8>(repeating: 0)
   var nameLength = 0
   var frameQuota: UInt64 = 0
@@ -21,11 +26,6 @@ struct Env {
   var slices: UInt64 = 0
   /// Slices left in the current turn (SliceVector).
   var slicesLeft: UInt64 = 0
-  /// What a protected control transfer reads and writes, shared with
-  /// trap.S's fast path: the state, the address space, the register slots
-  /// and FP areas, the `pct_listen` binding, who serves and waits on whom,
-  /// and the exception upcall (EnvTransfer.swift has the accessors).
-  let transfer: UnsafeMutablePointer<EnvTransfer>
   var line = ConsoleLine()
   /// Upcall at each slice start too (flag of `set_exception_handler`).
   var sliceUpcalls = false
@@ -65,14 +65,8 @@ struct Env {
   var reclaim = ReclaimRequest()
   var recent = AllocationLog()
 
-  /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the
-  /// table owns; `transfer` at the env's record, which this fills.
-  init(
-    id: EnvID, transfer: UnsafeMutablePointer<EnvTransfer>, registers: UnsafeMutablePointer<UserRegisters>,
-    fpu: UnsafeMutablePointer<FPUState>
-  ) {
-    self.id = id
-    self.transfer = transfer
+  /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
+  init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {
     attachTransfer(id: id, registers: registers, fpu: fpu)
   }
 }
@@ -93,11 +87,9 @@ struct EnvTable {
     for i in 0..<2 * Limits.maxEnvs { (registerSlots + i).initialize(to: UserMode.emptyRegisters) }
     for i in 0..<Limits.maxEnvs {
       (slots + i).initialize(
-        to: Env(
-          id: EnvID(UInt16(i + 1)), transfer: EnvTransfer.record(EnvID(UInt16(i + 1))), registers: registerSlots + 2 * i,
-          fpu: fpuAreas + 2 * i))
-      (slots + i).pointee.pointRecordHere(slots + i)
+        to: Env(id: EnvID(UInt16(i + 1)), registers: registerSlots + 2 * i, fpu: fpuAreas + 2 * i))
     }
+    EnvTransfer.publish(slots, count: Limits.maxEnvs)
   }
 
   /// The next unused slot, or nil when the table is full.

@@ -5,8 +5,8 @@
 // vector says who runs.
 import SecureBindings
 
-/// The running env, as trap.S's transfer fast path also sets it (its
-/// record is `running_transfer`, its id `syscall_env_id`).
+/// The running env, as trap.S's transfer fast path also sets it
+/// (`running_env`, its id `syscall_env_id`).
 var runningEnv: UnsafeMutablePointer<Env>? {
   get { UserMode.runningEnv }
   set { UserMode.runningEnv = newValue }
@@ -182,8 +182,7 @@ func startSlice(_ env: UnsafeMutablePointer<Env>) {
 /// saved in the shared page, when its upcalls are enabled. Not in an
 /// activation, nor while the main context waits for a reply (the reply's
 /// registers would be lost); a refused upcall leaves the context as it was.
-/// Inlined: it is on the event-latency path (Events.deliver), where the
-/// compiler stopped inlining it once Env's fields moved into the record.
+/// Inlined, as Events.deliver is: both are on the event-latency path.
 @inline(__always)
 func upcallMain(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
   guard !env.pointee.inActivation, env.pointee.waitingOn == nil, env.pointee.exceptionEntry != 0 else { return }

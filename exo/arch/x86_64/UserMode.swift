@@ -18,11 +18,11 @@ enum UserMode {
     set { x86_set_fpu_loaded(UInt64(UInt(bitPattern: newValue))) }
   }
 
-  /// The running env (its record, `running_transfer`, and its id for
-  /// SYSCALL's fast path, `syscall_env_id`).
+  /// The running env (`running_env`, which is also its transfer record,
+  /// and its id for SYSCALL's fast path, `syscall_env_id`).
   static var runningEnv: UnsafeMutablePointer<Env>? {
     get { UnsafeMutablePointer(bitPattern: UInt(x86_running_env())) }
-    set { x86_set_running(newValue?.pointee.transfer) }
+    set { x86_set_running(UnsafeMutableRawPointer(newValue)?.assumingMemoryBound(to: EnvTransfer.self)) }
   }
 
   /// The FP image every activation starts from: zero registers, FNINIT's

@@ -27,15 +27,17 @@ frame_generations:
 .globl frame_uses
 frame_uses:
   .skip MAX_FRAMES * 4
-/* The transfer records (include/transfer.h), the running env's, whose FP
- * area the registers hold, and the clean FP image every activation starts from. */
+/* Each env id's transfer record (include/transfer.h: its Env), a record
+ * that is never runnable for the ids with no env, the running env, whose
+ * FP area the registers hold, and the clean FP image every activation
+ * starts from. */
 .p2align 4
-.globl env_transfers
-env_transfers:
-  .skip (ENV_MAX + 1) * T_SIZE
-.globl running_transfer
-running_transfer:
-  .skip 8
+.globl env_records
+env_records:
+  .skip (ENV_MAX + 1) * 8
+.globl free_record
+free_record:
+  .skip T_SIZE
 .globl running_env
 running_env:
   .skip 8

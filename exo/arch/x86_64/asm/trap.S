@@ -297,14 +297,13 @@ full_call:
 .macro PCT_CALL_FAST async, slow
   btq $47, %rcx
   jc full_call                     /* non-canonical RIP: the full path, IRETQ */
-  movq running_transfer(%rip), %r8
+  movq running_env(%rip), %r8
   movq T_MAIN_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne \slow                        /* a call from an activation: busy */
   cmpq $ENV_MAX, %rdi
-  ja \slow                         /* past the table (env 0's record is never runnable) */
-  imulq $T_SIZE, %rdi, %r9
-  addq $env_transfers, %r9         /* the kernel is in the top 2 GiB */
+  ja \slow                         /* past the table */
+  movq env_records(,%rdi,8), %r9   /* the free record for an id with no env */
   cmpq %r9, %r8
   je \slow                         /* itself */
   cmpq $ENV_STATE_RUNNABLE, T_STATE(%r9)
@@ -364,16 +363,14 @@ full_call:
 .endm
 
 /* Makes \record's env the running one, its slot top \top the entry stack
- * (entry_frame_top, TSS.RSP0): its Env for Swift, its id for env_self and
+ * (entry_frame_top, TSS.RSP0): its Env (= record) for Swift, its id for env_self and
  * its exception upcall for exception_common (the record's T_ID..T_SHARED_PAGE
  * onto syscall_env_id..upcall_argument, copied through XMM0-1, whose
  * contents are dead here), its address space. */
 .macro ENTER_RECORD record, top, scratch
   movq \top, entry_frame_top(%rip)
   movq \top, tss_area+TSS_RSP0(%rip)
-  movq \record, running_transfer(%rip)
-  movq T_ENV(\record), \scratch
-  movq \scratch, running_env(%rip)
+  movq \record, running_env(%rip)
   movdqu T_ID(\record), %xmm0
   movdqu T_ID+16(\record), %xmm1
   movq T_ID+32(\record), \scratch
@@ -393,14 +390,14 @@ pct_send_entry:
  * its main context, waits on it. R8 = the callee's record (running), R9 =
  * the caller's, RAX = the caller's main slot; RDI is the word. */
 pct_reply_entry:
-  movq running_transfer(%rip), %r8
+  movq running_env(%rip), %r8
   movq T_ACTIVATION_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne pct_reply_slow               /* not in an activation */
   cmpq $0, T_SERVING_ASYNC(%r8)
   jne pct_reply_slow               /* a send's: the turn's owner goes on */
-  imulq $T_SIZE, T_SERVING(%r8), %r9
-  addq $env_transfers, %r9         /* serving is a live env's id in an activation */
+  movq T_SERVING(%r8), %r9
+  movq env_records(,%r9,8), %r9    /* the caller's (serving is an env's id, or 0) */
   movq T_ID(%r8), %rax
   cmpq %rax, T_WAITING_ON(%r9)
   jne pct_reply_slow
