@@ -150,7 +150,11 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
 /// in its turn, on its slices. An activation serving an asynchronous call
 /// that outlasted its sender's turn runs in the callee's own turns, before
 /// its main context.
-nonisolated(unsafe) var turnOwner: UnsafeMutablePointer<Env>? = nil
+/// A C global: trap.S's reply to a send checks it.
+var turnOwner: UnsafeMutablePointer<Env>? {
+  get { UserMode.turnOwner }
+  set { UserMode.turnOwner = newValue }
+}
 
 func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
   turnOwner = owner

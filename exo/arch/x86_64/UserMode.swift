@@ -25,6 +25,12 @@ enum UserMode {
     set { x86_set_running(UnsafeMutableRawPointer(newValue)?.assumingMemoryBound(to: EnvTransfer.self)) }
   }
 
+  /// Whose turn it is (`turn_owner`, which trap.S's reply to a send reads).
+  static var turnOwner: UnsafeMutablePointer<Env>? {
+    get { UnsafeMutablePointer(bitPattern: UInt(x86_turn_owner())) }
+    set { x86_set_turn_owner(UInt64(UInt(bitPattern: newValue))) }
+  }
+
   /// The FP image every activation starts from: zero registers, FNINIT's
   /// control word, every SSE exception masked (filled at boot).
   static var cleanFPU: UnsafeMutablePointer<FPUState> {

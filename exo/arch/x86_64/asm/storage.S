@@ -28,7 +28,8 @@ frame_generations:
 frame_uses:
   .skip MAX_FRAMES * 4
 /* Each env id's transfer record (include/transfer.h: its Env), a record
- * that is never runnable for the ids with no env, the running env, whose
+ * that is never runnable for the ids with no env, the running env, the
+ * env whose turn it is, whose
  * FP area the registers hold, and the clean FP image every activation
  * starts from. */
 .p2align 4
@@ -40,6 +41,9 @@ free_record:
   .skip T_SIZE
 .globl running_env
 running_env:
+  .skip 8
+.globl turn_owner
+turn_owner:                       /* Trap.swift's turnOwner: whose turn it is */
   .skip 8
 .globl fpu_loaded
 fpu_loaded:

@@ -387,20 +387,24 @@ pct_send_entry:
   PCT_CALL_FAST 1, pct_send_slow
 
 /* pct_reply from an activation serving a synchronous call whose caller, in
- * its main context, waits on it. R8 = the callee's record (running), R9 =
- * the caller's, RAX = the caller's main slot; RDI is the word. */
+ * its main context, waits on it; or one serving a send whose sender owns
+ * the turn (so it has not run since it sent: its slot holds the send, and
+ * it goes on now with 0, the word dropped). R8 = the callee's record
+ * (running), R9 = the caller's, RAX = the caller's main slot; RDI is the
+ * word. */
 pct_reply_entry:
   movq running_env(%rip), %r8
   movq T_ACTIVATION_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne pct_reply_slow               /* not in an activation */
-  cmpq $0, T_SERVING_ASYNC(%r8)
-  jne pct_reply_slow               /* a send's: the turn's owner goes on */
   movq T_SERVING(%r8), %r9
   movq env_records(,%r9,8), %r9    /* the caller's (serving is an env's id, or 0) */
+  cmpq $0, T_SERVING_ASYNC(%r8)
+  jne pct_reply_send
   movq T_ID(%r8), %rax
   cmpq %rax, T_WAITING_ON(%r9)
   jne pct_reply_slow
+pct_reply_checked:
   cmpq $ENV_STATE_RUNNABLE, T_STATE(%r9)
   jne pct_reply_slow
   movq T_MAIN_REGISTERS(%r9), %rax
@@ -409,8 +413,9 @@ pct_reply_entry:
   movq TF_RIP(%rax), %rcx
   btq $47, %rcx
   jc pct_reply_slow                /* SYSRET could not return there */
-  /* The activation ends; the caller stops waiting. */
+  /* The activation ends; a synchronous caller stops waiting (a sender waits on no one). */
   movq $0, T_SERVING(%r8)
+  movq $0, T_SERVING_ASYNC(%r8)
   movq $0, T_WAITING_ON(%r9)
   movq T_MAIN_REGISTERS(%r8), %rdx
   movq %rdx, T_REGISTERS(%r8)
@@ -421,7 +426,7 @@ pct_reply_entry:
   movq T_MAIN_FPU(%r9), %rdx
   fxrstor64 (%rdx)                 /* the caller's own FP state, saved at its call */
   movq %rdx, fpu_loaded(%rip)
-  movq %rdi, %rdx                  /* the word */
+  movq %rdi, %rdx                  /* the word (0 after a send) */
   movq TF_RBX(%rax), %rbx
   movq TF_RBP(%rax), %rbp
   movq TF_R12(%rax), %r12
@@ -439,6 +444,11 @@ pct_reply_entry:
   xorl %r9d, %r9d
   xorl %r10d, %r10d
   sysretq
+pct_reply_send:
+  cmpq %r9, turn_owner(%rip)
+  jne pct_reply_slow               /* the activation outlasted the sender's turn */
+  xorl %edi, %edi                  /* the sender's result: 0, as the send returned */
+  jmp pct_reply_checked
 
 /* The Swift path, for every case the fast path leaves: pct_call and
  * pct_send save only what survives the call by the ABI into the caller's

@@ -72,6 +72,8 @@ static inline void x86_set_env_record(uint64_t id, struct env_transfer *t) {
   extern struct env_transfer free_record;
   env_records[id] = t ? t : &free_record;
 }
+static inline uint64_t x86_turn_owner(void) { extern uint64_t turn_owner; return turn_owner; }
+static inline void x86_set_turn_owner(uint64_t env) { extern uint64_t turn_owner; turn_owner = env; }
 static inline uint64_t x86_running_env(void) { extern uint64_t running_env; return running_env; }
 static inline void x86_set_running(struct env_transfer *t) {
   extern uint64_t running_env, syscall_env_id;
