@@ -76,12 +76,9 @@ exo_pct_probe_entry:
 .globl exo_pct_probe_call
 .type exo_pct_probe_call, @function
 exo_pct_probe_call:
-  pushq %rbp
-  pushq %rbx
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
+  .irp r, rbp, rbx, r12, r13, r14, r15   /* what the System V ABI keeps across a call */
+  pushq %\r
+  .endr
   movq %rsi, %rax
   movabsq $EXO_PROBE_CALLER_PATTERN, %rbx
   FILL_XMM %rbx
@@ -101,12 +98,9 @@ exo_pct_probe_call:
   RECORD_REGISTERS exo_probe_caller_sent
   syscall
   RECORD_REGISTERS exo_probe_caller_back
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %rbx
-  popq %rbp
+  .irp r, r15, r14, r13, r12, rbx, rbp
+  popq %\r
+  .endr
   ret
 .size exo_pct_probe_call, . - exo_pct_probe_call
 
