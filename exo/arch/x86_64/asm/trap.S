@@ -272,7 +272,8 @@ full_call:
 /* The transfers' fast path, wholly in assembly for the common case: a call
  * from a main context to a runnable env that listens, allows the caller and
  * serves no one; a reply from an activation serving a synchronous call
- * whose caller waits on it. Every check is one ControlTransfer.swift makes
+ * whose caller waits on it, or a send whose sender owns the turn. Every
+ * check is one ControlTransfer.swift makes
  * (any other case, refusals included, takes the Swift path below, which
  * makes them all again), and the state it changes is the same, in the
  * records both share (include/transfer.h). The callee runs on the caller's
@@ -282,8 +283,9 @@ full_call:
  * in RSI, RDX and R10, its entry in RCX and its RFLAGS in R11 (SYSRET's),
  * its stack in RSP, and zero in every other one. The caller gets back RBX,
  * RBP, R12-R15, RSP, RIP and RFLAGS as it called, status 0 in RAX, the word
- * in RDX, RCX and R11 as SYSRET sets them from its RIP and RFLAGS, and zero
- * in the other scratch registers.
+ * in RDX (0 after a send), RCX and R11 as SYSRET sets them from its RIP
+ * and RFLAGS, and zero in the other scratch registers (apps/pct's hostile
+ * boot checks both sides byte for byte).
  *
  * FP/SSE: the caller's state goes into its main FP area (FXSAVE) and the
  * callee starts from the clean image (FXRSTOR fpu_clean); the reply
@@ -312,7 +314,7 @@ full_call:
   je \slow                         /* not listening */
   movq T_ID(%r8), %rax
   btq %rax, T_PCT_CALLERS(%r9)
-  jnc \slow                        /* not among its callers (ids are below 64) */
+  jnc \slow                        /* not among its callers (ids are at most ENV_MAX) */
   cmpq $0, T_SERVING(%r9)
   jne \slow                        /* busy */
   /* The caller's context into its main slot: what the ABI keeps across a
@@ -345,7 +347,7 @@ full_call:
   fxsave64 (%rcx)
   movq %rbx, fpu_loaded(%rip)
   addq $TF_SIZE, %rax
-  ENTER_RECORD %r9, %rax, %rbx     /* uses XMM0-1: the caller's are saved */
+  ENTER_RECORD %r9, %rax, %rbx
   fxrstor64 fpu_clean(%rip)
   movq T_PCT_ENTRY(%r9), %rcx
   movq T_PCT_STACK(%r9), %rsp
@@ -363,20 +365,19 @@ full_call:
 .endm
 
 /* Makes \record's env the running one, its slot top \top the entry stack
- * (entry_frame_top, TSS.RSP0): its Env (= record) for Swift, its id for env_self and
- * its exception upcall for exception_common (the record's T_ID..T_SHARED_PAGE
- * onto syscall_env_id..upcall_argument, copied through XMM0-1, whose
- * contents are dead here), its address space. */
+ * (entry_frame_top, TSS.RSP0): its Env (= record) for Swift, its id for
+ * env_self and its exception upcall for exception_common (the record's
+ * T_ID..T_SHARED_PAGE onto syscall_env_id..upcall_argument; general
+ * registers only: the kernel uses no SSE register, ProjectDriftTests), its
+ * address space. */
 .macro ENTER_RECORD record, top, scratch
   movq \top, entry_frame_top(%rip)
   movq \top, tss_area+TSS_RSP0(%rip)
   movq \record, running_env(%rip)
-  movdqu T_ID(\record), %xmm0
-  movdqu T_ID+16(\record), %xmm1
-  movq T_ID+32(\record), \scratch
-  movdqu %xmm0, syscall_env_id(%rip)
-  movdqu %xmm1, syscall_env_id+16(%rip)
-  movq \scratch, syscall_env_id+32(%rip)
+  .irp offset, 0, 8, 16, 24, 32
+  movq T_ID+\offset(\record), \scratch
+  movq \scratch, syscall_env_id+\offset(%rip)
+  .endr
   movq T_CR3(\record), \scratch
   movq \scratch, %cr3
 .endm
@@ -422,7 +423,7 @@ pct_reply_checked:
   movq T_MAIN_FPU(%r8), %rdx
   movq %rdx, T_FPU(%r8)
   leaq TF_SIZE(%rax), %rdx
-  ENTER_RECORD %r9, %rdx, %rsi     /* uses XMM0-1: the activation's are dropped */
+  ENTER_RECORD %r9, %rdx, %rsi
   movq T_MAIN_FPU(%r9), %rdx
   fxrstor64 (%rdx)                 /* the caller's own FP state, saved at its call */
   movq %rdx, fpu_loaded(%rip)
