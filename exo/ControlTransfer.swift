@@ -24,7 +24,6 @@ enum ControlTransfer {
     env.pointee.pctEntry = entry
     env.pointee.pctStack = stack
     env.pointee.pctCallers = callers
-    if env.pointee.serving == nil { UserMode.initializeFPU(env.pointee.activationFPU) }
   }
 
   /// Checks the call, then starts the callee's activation: the caller's main
@@ -52,13 +51,13 @@ enum ControlTransfer {
     callee.pointee.serving = env.pointee.id
     callee.pointee.servingAsync = !synchronous
     callee.pointee.useActivation()
-    // Only what the entry needs is set: the rest of the activation slot is
-    // the callee's own, from its last call, or zero.
+    // The same start as trap.S's fast path: the entry, its stack and the
+    // four words, every other register zero, and the clean FP image (the
+    // caller's own is saved into its main area when the callee's is loaded).
     callee.pointee.registers.pointee.startActivation(
       entry: callee.pointee.pctEntry, stack: callee.pointee.pctStack,
       words: (UInt64(env.pointee.id.raw), words.0, words.1, words.2))
-    // The activation's FP state is the callee's own from its last call (set
-    // up at pct_listen): nothing of another env's is in it.
+    UserMode.initializeFPU(callee.pointee.activationFPU)
     return callee
   }
 

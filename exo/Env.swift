@@ -3,55 +3,32 @@
 // state, and its console line. The table is allocated once at boot.
 import SecureBindings
 
-enum EnvState: Equatable {
-  case free
-  case runnable
+/// Raw values as include/transfer.h spells them for trap.S (ENV_STATE_*).
+enum EnvState: UInt64 {
+  case free = 0
+  case runnable = 1
   /// In `event_wait`: until an event arrives or `wakeAt` passes.
-  case blocked
+  case blocked = 2
+  case exited = 3
   /// `held=1`: its id is taken, nothing is loaded; `env_start` loads it.
-  case held
-  case exited
+  case held = 4
 }
 
 struct Env {
-  var id: EnvID
-  var state: EnvState = .free
+  /// What a protected control transfer reads and writes, shared with
+  /// trap.S's fast path: the id, the state, the address space, the register
+  /// slots and FP areas, the `pct_listen` binding, who serves and waits on
+  /// whom, and the exception upcall (EnvTransfer.swift has the accessors).
+  /// First, so that it sits at the Env's own address (checked at boot).
+  var transfer = EnvTransfer.empty
   var name = InlineArray<16, UInt8>(repeating: 0)
   var nameLength = 0
-  var space = AddressSpace(root: 0)
   var frameQuota: UInt64 = 0
   var framesHeld: UInt64 = 0
   var slices: UInt64 = 0
   /// Slices left in the current turn (SliceVector).
   var slicesLeft: UInt64 = 0
-  /// The saved user state of the context that runs next for this env: its
-  /// main context, or its activation serving a protected control transfer.
-  /// Kernel entries push it here directly (trap.S): the top of this slot is
-  /// the entry stack while the context runs.
-  var registers: UnsafeMutablePointer<UserRegisters>
-  /// FXSAVE image of that context, 16-byte aligned.
-  var fpu: UnsafeMutablePointer<FPUState>
-  let mainRegisters: UnsafeMutablePointer<UserRegisters>
-  let mainFPU: UnsafeMutablePointer<FPUState>
-  let activationRegisters: UnsafeMutablePointer<UserRegisters>
-  let activationFPU: UnsafeMutablePointer<FPUState>
-  /// Protected control transfer (`pct_listen`): the entry, its stack, and a
-  /// bit per env id allowed to call.
-  var pctEntry: UInt64 = 0
-  var pctStack: UInt64 = 0
-  var pctCallers: UInt64 = 0
-  /// The caller this env's activation is serving, if any, and whether that
-  /// caller sent the call asynchronously (`pct_send`: no one waits for the reply).
-  var serving: EnvID? = nil
-  var servingAsync = false
-  /// The callee this env's main context waits on in a synchronous call.
-  var waitingOn: EnvID? = nil
   var line = ConsoleLine()
-  /// The exception upcall (`set_exception_handler`); no handler when `entry` is 0.
-  var exceptionEntry: UInt64 = 0
-  var exceptionStack: UInt64 = 0
-  var sharedPageAddress: UInt64 = 0
-  var sharedFrame = Frame(number: 0)
   /// Upcall at each slice start too (flag of `set_exception_handler`).
   var sliceUpcalls = false
   /// Events: bits other envs have signalled and it has not yet taken, the
@@ -105,25 +82,7 @@ struct Env {
 
   /// `registers` and `fpu` point at slot `2 * i` and `2 * i + 1` pairs the table owns.
   init(id: EnvID, registers: UnsafeMutablePointer<UserRegisters>, fpu: UnsafeMutablePointer<FPUState>) {
-    self.id = id
-    self.registers = registers
-    self.fpu = fpu
-    mainRegisters = registers
-    mainFPU = fpu
-    activationRegisters = registers + 1
-    activationFPU = fpu + 1
-  }
-
-  var inActivation: Bool { registers == activationRegisters }
-
-  mutating func useMain() {
-    registers = mainRegisters
-    fpu = mainFPU
-  }
-
-  mutating func useActivation() {
-    registers = activationRegisters
-    fpu = activationFPU
+    attachTransfer(id: id, registers: registers, fpu: fpu)
   }
 }
 
@@ -139,11 +98,13 @@ struct EnvTable {
     // an interrupt frame and FXSAVE needs.
     let fpuAreas = UnsafeMutablePointer<FPUState>.allocate(capacity: 2 * Limits.maxEnvs)
     let registerSlots = UnsafeMutablePointer<UserRegisters>.allocate(capacity: 2 * Limits.maxEnvs)
+    UserMode.initializeFPU(UserMode.cleanFPU)
     for i in 0..<2 * Limits.maxEnvs { (registerSlots + i).initialize(to: UserMode.emptyRegisters) }
     for i in 0..<Limits.maxEnvs {
       (slots + i).initialize(
         to: Env(id: EnvID(UInt16(i + 1)), registers: registerSlots + 2 * i, fpu: fpuAreas + 2 * i))
     }
+    EnvTransfer.publish(slots, count: Limits.maxEnvs)
   }
 
   /// The next unused slot, or nil when the table is full.

@@ -5,9 +5,12 @@
 // vector says who runs.
 import SecureBindings
 
-/// The running env's slot; a constant-initialised global, so reading it
-/// costs no lazy-initialisation check on the kernel-call path.
-nonisolated(unsafe) var runningEnv: UnsafeMutablePointer<Env>? = nil
+/// The running env, as trap.S's transfer fast path also sets it
+/// (`running_env`, its id `syscall_env_id`).
+var runningEnv: UnsafeMutablePointer<Env>? {
+  get { UserMode.runningEnv }
+  set { UserMode.runningEnv = newValue }
+}
 
 /// What happens after a trap has been handled.
 enum AfterTrap {
@@ -148,7 +151,11 @@ func retire(_ env: UnsafeMutablePointer<Env>) {
 /// in its turn, on its slices. An activation serving an asynchronous call
 /// that outlasted its sender's turn runs in the callee's own turns, before
 /// its main context.
-nonisolated(unsafe) var turnOwner: UnsafeMutablePointer<Env>? = nil
+/// A C global: trap.S's reply to a send checks it.
+var turnOwner: UnsafeMutablePointer<Env>? {
+  get { UserMode.turnOwner }
+  set { UserMode.turnOwner = newValue }
+}
 
 func startTurn(_ owner: UnsafeMutablePointer<Env>) -> Never {
   turnOwner = owner
@@ -180,6 +187,8 @@ func startSlice(_ env: UnsafeMutablePointer<Env>) {
 /// saved in the shared page, when its upcalls are enabled. Not in an
 /// activation, nor while the main context waits for a reply (the reply's
 /// registers would be lost); a refused upcall leaves the context as it was.
+/// Inlined, as Events.deliver is: both are on the event-latency path.
+@inline(__always)
 func upcallMain(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
   guard !env.pointee.inActivation, env.pointee.waitingOn == nil, env.pointee.exceptionEntry != 0 else { return }
   let shared = Machine.physical(env.pointee.sharedFrame.physicalAddress)
@@ -202,7 +211,6 @@ func enterContext(_ env: UnsafeMutablePointer<Env>) -> Never {
   }
   if runningEnv != env {
     runningEnv = env
-    UserMode.setRunningEnvID(UInt64(env.pointee.id.raw))
     publishUpcall(env)
   }
   SliceVector.arm(for: turnOwner ?? env)

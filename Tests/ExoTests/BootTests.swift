@@ -154,6 +154,42 @@ final class BootTests: XCTestCase {
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
   }
 
+  /// The transfer's hostile cases (apps/pct/Hostile.swift): no register
+  /// leaks either way (the callee starts with the words and zero elsewhere,
+  /// XMM and x87 included; the caller gets its callee-saved registers and
+  /// its FP state back byte for byte and none of the callee's patterns),
+  /// and the refusals: itself, env 0, an unclaimed env, past the table, a
+  /// callee that does not allow the caller, a call from inside an
+  /// activation, a busy callee, one that stopped listening, one that exited.
+  func testProtectedControlTransferHostileCases() throws {
+    let result = try boot("pct:hostile", "pct:probed", "pct:picky")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    for expected in [
+      "the caller gets its registers back and nothing of the callee's",
+      "the callee starts with the words and zero elsewhere",
+      "the sender gets its registers back and nothing of the callee's",
+      "the callee of a send starts clean too",
+      "calling itself is refused",
+      "calling env 0 is refused",
+      "calling an unclaimed env is refused",
+      "calling past the env table is refused",
+      "calling an env that does not allow the caller is refused",
+      "sending to an env that does not allow the caller is refused",
+      "a call from inside an activation is refused",
+      "calling a busy callee is refused",
+      "calling an env that no longer listens is refused",
+      "calling an exited env is refused",
+    ] {
+      XCTAssertTrue(result.lines.contains("[pct:1] ok \(expected)"), "\(expected)\n\(log)")
+    }
+    XCTAssertTrue(result.lines.contains("[pct:1] pct: every hostile case as expected"), log)
+    XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    XCTAssertEqual(
+      result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0), .exited(status: 0)], log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+
   /// Protected control transfer: replies come back, and calling itself, an
   /// unknown env, one that stopped listening or one that exited is refused.
   func testProtectedControlTransferAndItsRefusals() throws {

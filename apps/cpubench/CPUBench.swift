@@ -100,16 +100,20 @@ struct CPUBench {
   nonisolated(unsafe) static var latencies: UnsafeMutablePointer<UInt64>? = nil
   nonisolated(unsafe) static var latencyCount = 0
 
-  /// A periodic timer (every 500 µs: under KVM, where ring-0 code is
+  /// A periodic timer (every 700 µs: under KVM, where ring-0 code is
   /// emulated, a period near the kernel's 50 µs minimum leaves the env
-  /// nothing but upcalls) interrupts this env while it spins; each sample runs from the kernel's TSC stamp
+  /// nothing but upcalls; and not a divisor of the 1 ms slice, so that the
+  /// ticks' phase against the slice's end walks round it and only about one
+  /// tick in ten also ends a slice, which the p99 shows, instead of every
+  /// other tick or none depending on how long the benchmarks before ran)
+  /// interrupts this env while it spins; each sample runs from the kernel's TSC stamp
   /// at the interrupt's entry (in the shared page) to the first instruction
   /// of the libOS's event handler that can read the TSC: the kernel's timer
   /// path, the event's delivery, the return to ring 3 and the upcall entry.
   /// Run last, when the PCT server has exited, so no other env's turn lies
   /// between an interrupt and its upcall.
   static func eventLatency() -> Benchmark.Result {
-    let samples = Benchmark.runs(200, tracing: 6)  // each sample spins a 500 µs period
+    let samples = Benchmark.runs(200, tracing: 6)  // each sample spins a 700 µs period
     let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: samples)
     buffer.initialize(repeating: 0, count: samples)
     latencies = buffer
@@ -121,7 +125,7 @@ struct CPUBench {
           latencyCount += 1
         }
       }
-      let period = Time.ticks(microseconds: 500)
+      let period = Time.ticks(microseconds: 700)
       let first = Events.count
       let timer = try Exo.timerArm(deadline: exo_rdtsc() + period, period: period, bit: 1)
       // The page's counter is read with a volatile load; a plain load of

@@ -5,6 +5,7 @@
 // env that stopped listening, and an exited one. It also sends asynchronous
 // calls (`pct_send`): the server's activation runs before the send returns
 // and signals the client the word it was sent; the same errors hold.
+// `pct:hostile pct:probed pct:picky` makes the hostile checks (Hostile.swift).
 import LibOSRuntime
 import UserArch
 
@@ -17,32 +18,57 @@ struct PCT {
   /// The same after spinning 3 ms, longer than the sender's slice.
   static let spinThenSignal: UInt64 = 0x517
 
-  nonisolated(unsafe) static var served: UInt64 = 0
+  /// Counted in every activation: no exclusivity check (a runtime call per
+  /// access), which would be most of the handler's part of the round trip.
+  @exclusivity(unchecked) nonisolated(unsafe) static var served: UInt64 = 0
   nonisolated(unsafe) static var quitting = false
   nonisolated(unsafe) static var waitForSignal = false
 
   static func main() {
-    if App.argumentIs("server") { serve() } else { client() }
+    if App.argumentIs("server") {
+      serve(entry: exo_pct_entry_address())
+    } else if App.argumentIs("probed") {
+      serve(entry: exo_pct_probe_entry_address(), probed: true)
+    } else if App.argumentIs("picky") {
+      picky()
+    } else if App.argumentIs("hostile") {
+      hostile()
+    } else {
+      client()
+    }
   }
 
-  static func serve() {
+  /// One call, in the activation: the sum of its words, after what a
+  /// special word asks for (kept out of line, so the common call is short).
+  static func handle(_ caller: UInt64, _ w0: UInt64, _ w1: UInt64, _ w2: UInt64) -> UInt64 {
+    served &+= 1
+    if w0 == signalBack || w0 == spinThenSignal || w0 == quit { special(caller, w0, w1) }
+    return w0 &+ w1 &+ w2
+  }
+
+  @inline(never)
+  static func special(_ caller: UInt64, _ w0: UInt64, _ w1: UInt64) {
+    if w0 == spinThenSignal {
+      let end = exo_rdtsc() + Time.ticks(microseconds: 3000)
+      while exo_rdtsc() < end {}
+    }
+    if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(EnvID(UInt16(truncatingIfNeeded: caller)), bits: w1) }
+    if w0 == quit {
+      // Stop accepting calls now; the main context exits when it next
+      // runs, or (second word 1) once the caller signals.
+      waitForSignal = w1 == 1
+      try? Exo.pctListen(entry: 0, stack: 0, callers: 0)
+      quitting = true
+    }
+  }
+
+  static func serve(entry: UInt64, probed: Bool = false) {
     Exo.eventListen(senders: ~0)
     do throws(ExoError) {
-      try Transfers.listen(callers: ~0) { caller, w0, w1, w2 in
-        served &+= 1
-        if w0 == spinThenSignal {
-          let end = exo_rdtsc() + Time.ticks(microseconds: 3000)
-          while exo_rdtsc() < end {}
-        }
-        if w0 == signalBack || w0 == spinThenSignal { try? Exo.eventSignal(caller, bits: w1) }
-        if w0 == quit {
-          // Stop accepting calls now; the main context exits when it next
-          // runs, or (second word 1) once the caller signals.
-          waitForSignal = w1 == 1
-          try? Exo.pctListen(entry: 0, stack: 0, callers: 0)
-          quitting = true
-        }
-        return w0 &+ w1 &+ w2
+      if probed {
+        try Transfers.listen(callers: ~0, entry: entry) { caller, w0, w1, w2 in PCT.handleProbed(caller, w0, w1, w2) }
+      } else {
+        try Transfers.listen(callers: ~0, entry: entry) { caller, w0, w1, w2 in PCT.handle(caller, w0, w1, w2) }
       }
     } catch {
       print("pct_listen failed: error \(error.rawValue)")
@@ -70,7 +96,10 @@ struct PCT {
       print("ok \(what.description)")
     } else {
       wrong += 1
-      print("WRONG \(what.description)")
+      switch result {
+      case .success(let v): print("WRONG \(what.description): got \(v)")
+      case .failure(let e): print("WRONG \(what.description): got error \(e.rawValue)")
+      }
     }
   }
 
@@ -129,18 +158,22 @@ struct PCT {
     expect("a call after the sends is answered", after, .success(5))
   }
 
-  static func client() {
-    let me = App.envID.raw
-    let server = me + 1
-    // The server listens once it has run far enough, which may take more
-    // than one of its turns on a busy host: until then a call is refused
-    // as to an env that does not listen.
+  /// The first call, (1, 2, 3). The server listens once it has run far
+  /// enough, which may take more than one of its turns on a busy host:
+  /// until then a call is refused as to an env that does not listen.
+  static func firstCall(_ server: UInt16) -> Result<UInt64, ExoError> {
     var first = call(server, 1, 2, 3)
     for _ in 0..<1000 where first == .failure(.badCapability) {
       Exo.yield()
       first = call(server, 1, 2, 3)
     }
-    expect("a call returns the server's reply", first, .success(6))
+    return first
+  }
+
+  static func client() {
+    let me = App.envID.raw
+    let server = me + 1
+    expect("a call returns the server's reply", firstCall(server), .success(6))
     var calls: UInt64 = 1
     var best = UInt64.max
     for i: UInt64 in 0..<1000 {

@@ -3,10 +3,15 @@
 // a thread-library critical section, so preemption cannot break the buffer
 // (lines of two threads may still mix).
 import SecureBindings
+import UserArch
 
 enum Console {
   nonisolated(unsafe) static var buffer = InlineArray<128, UInt8>(repeating: 0)
-  nonisolated(unsafe) static var count = 0
+  /// A C global, which pct.S reads to skip the flush before a reply.
+  static var count: Int {
+    get { Int(exo_console_count()) }
+    set { exo_set_console_count(Int64(newValue)) }
+  }
 
   static func put(_ byte: UInt8) {
     buffer[count] = byte

@@ -14,7 +14,7 @@ extension Exo {
   public static func pctCall(_ env: EnvID, _ w0: UInt64 = 0, _ w1: UInt64 = 0, _ w2: UInt64 = 0) throws(ExoError)
     -> UInt64
   {
-    let r = exo_syscall(KernelCall.pctCall.rawValue, UInt64(env.raw), w0, w1, w2, 0, 0)
+    let r = exo_pct_call(KernelCall.pctCall.rawValue, UInt64(env.raw), w0, w1, w2)
     guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
     return r.value
   }
@@ -23,7 +23,7 @@ extension Exo {
   /// reply: returns once the callee's activation has ended (or been
   /// preempted) and this env runs again.
   public static func pctSend(_ env: EnvID, _ w0: UInt64 = 0, _ w1: UInt64 = 0, _ w2: UInt64 = 0) throws(ExoError) {
-    let r = exo_syscall(KernelCall.pctSend.rawValue, UInt64(env.raw), w0, w1, w2, 0, 0)
+    let r = exo_pct_call(KernelCall.pctSend.rawValue, UInt64(env.raw), w0, w1, w2)
     guard r.status == 0 else { throw ExoError(rawValue: r.status) ?? .badArgument }
   }
 
@@ -36,22 +36,22 @@ extension Exo {
 }
 
 public enum Transfers {
-  /// Answers one call: the caller's id and its three words in, one word out.
-  public typealias Handler = (EnvID, UInt64, UInt64, UInt64) -> UInt64
-
-  nonisolated(unsafe) static var handler: Handler? = nil
+  /// Answers one call: the caller's id and its three words in, one word
+  /// out. A plain function (it captures nothing): pct.S's entry calls it
+  /// straight from the kernel's registers.
+  public typealias Handler = @convention(c) (UInt64, UInt64, UInt64, UInt64) -> UInt64
 
   /// Serves calls from the envs in `callers` with `handler`, which runs in
-  /// the activation, on the runtime's activation stack.
-  public static func listen(callers: UInt64, _ handler: @escaping Handler) throws(ExoError) {
-    Transfers.handler = handler
-    try Exo.pctListen(entry: exo_pct_entry_address(), stack: exo_pct_stack_top(), callers: callers)
+  /// the activation, on the runtime's activation stack. `entry` is pct.S's
+  /// unless the app puts something before it (apps/pct: pct_probe.S).
+  public static func listen(callers: UInt64, entry: UInt64 = exo_pct_entry_address(), _ handler: Handler)
+    throws(ExoError)
+  {
+    exo_set_pct_handler(handler)
+    try Exo.pctListen(entry: entry, stack: exo_pct_stack_top(), callers: callers)
   }
 }
 
-/// pct.S calls this with what the kernel passed; it never returns.
-@_cdecl("exo_pct_dispatch")
-func pctDispatch(_ caller: UInt64, _ w0: UInt64, _ w1: UInt64, _ w2: UInt64) -> Never {
-  let word = Transfers.handler?(EnvID(UInt16(truncatingIfNeeded: caller)), w0, w1, w2) ?? 0
-  Exo.pctReply(word)
-}
+/// pct.S calls this before the reply when the handler left part of a line.
+@_cdecl("exo_pct_flush")
+func pctFlush() { Console.flush() }

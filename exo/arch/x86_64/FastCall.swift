@@ -12,11 +12,12 @@ func exoFastCall(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ numbe
   return exo_call_result(status: status, value: value)
 }
 
-/// trap.S's lean entry for `pct_call`, `pct_send` and `pct_reply`: the
-/// caller's slot holds what the ABI keeps across a call (or, for a reply,
-/// nothing: the activation ends), so the transfer skips the dispatcher. It
-/// makes every check the dispatcher's path makes (ControlTransfer's), and
-/// returns only with a refusal, which goes back by SYSRET.
+/// The Swift path of `pct_call`, `pct_send` and `pct_reply`, for every case
+/// trap.S's assembly fast path leaves (refusals included): the caller's
+/// slot holds what the ABI keeps across a call (or, for a reply, nothing:
+/// the activation ends), so the transfer skips the dispatcher. It makes
+/// every check (ControlTransfer's), and returns only with a refusal, which
+/// goes back by SYSRET.
 @_cdecl("exo_pct_fast")
 func exoPctFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ number: UInt64) -> exo_call_result {
   guard let env = runningEnv else { panic("kernel call with no env running") }

@@ -12,7 +12,30 @@ enum UserMode {
 
   /// Whose FP/SSE state is in the registers now; the kernel itself never
   /// touches them (built with -mno-sse), so they are saved only on a switch.
-  nonisolated(unsafe) private static var loadedFPU: UnsafeMutablePointer<FPUState>? = nil
+  /// A C global: trap.S's transfer fast path hands the registers over too.
+  private static var loadedFPU: UnsafeMutablePointer<FPUState>? {
+    get { UnsafeMutablePointer(bitPattern: UInt(x86_fpu_loaded())) }
+    set { x86_set_fpu_loaded(UInt64(UInt(bitPattern: newValue))) }
+  }
+
+  /// The running env (`running_env`, which is also its transfer record,
+  /// and its id for SYSCALL's fast path, `syscall_env_id`).
+  static var runningEnv: UnsafeMutablePointer<Env>? {
+    get { UnsafeMutablePointer(bitPattern: UInt(x86_running_env())) }
+    set { x86_set_running(UnsafeMutableRawPointer(newValue)?.assumingMemoryBound(to: EnvTransfer.self)) }
+  }
+
+  /// Whose turn it is (`turn_owner`, which trap.S's reply to a send reads).
+  static var turnOwner: UnsafeMutablePointer<Env>? {
+    get { UnsafeMutablePointer(bitPattern: UInt(x86_turn_owner())) }
+    set { x86_set_turn_owner(UInt64(UInt(bitPattern: newValue))) }
+  }
+
+  /// The FP image every activation starts from: zero registers, FNINIT's
+  /// control word, every SSE exception masked (filled at boot).
+  static var cleanFPU: UnsafeMutablePointer<FPUState> {
+    UnsafeMutablePointer(bitPattern: UInt(x86_fpu_clean_address()))!
+  }
 
   /// Where SYSCALL (trap.S) and the CPU (TSS.RSP0) push the next entry's frame.
   private static var entryFrameTop: UInt64 {
@@ -67,9 +90,6 @@ enum UserMode {
     exo_resume(registers)
   }
 
-  /// The running env's id for SYSCALL's fast path (trap.S).
-  static func setRunningEnvID(_ id: UInt64) { x86_set_syscall_env_id(id) }
-
   /// Tells trap.S's exception fast path about the running env's upcall;
   /// nil `shared` means the env has no handler.
   static func setUpcall(shared: UnsafeMutableRawPointer?, entry: UInt64, stack: UInt64, argument: UInt64) {
@@ -117,16 +137,21 @@ extension UserRegisters {
   var callNumber: UInt64 { rax }
   var arguments: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) { (rdi, rsi, rdx, r10, r8, r9) }
 
-  /// An activation's start: its entry, stack and four words in the first
-  /// four C-ABI argument registers (the caller's id and three words).
+  /// An activation's start, as trap.S's fast path makes it: its entry and
+  /// stack, the caller's id and three words in RDI, RSI, RDX and R10 (the
+  /// kernel-call ABI's registers), RCX and R11 as SYSRET leaves them (the
+  /// entry, RFLAGS), and zero in every other register.
   mutating func startActivation(entry: UInt64, stack: UInt64, words: (UInt64, UInt64, UInt64, UInt64)) {
+    self = UserRegisters()
     rip = entry
     rsp = stack
     rflags = UserMode.interruptFlag
     rdi = words.0
     rsi = words.1
     rdx = words.2
-    rcx = words.3
+    r10 = words.3
+    rcx = entry
+    r11 = rflags
   }
 
   mutating func setResult(status: UInt64, value: UInt64) {

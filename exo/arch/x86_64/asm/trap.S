@@ -4,6 +4,8 @@
  * struct trap_frame (include/x86.h) on the kernel stack and calls
  * exo_trap(frame), which never returns: it ends in exo_resume. */
 
+#include "include/transfer.h"
+
 .set USER_CS, 0x23
 .set USER_DS, 0x1b
 .set SYSCALL_VECTOR, 256          /* a pseudo-vector past the IDT: "came in by SYSCALL" */
@@ -260,23 +262,207 @@ call_return:                       /* RAX, RDX: the result; the kernel stack: RI
 2:
   cmpq $PCT_CALL, %rax
   je pct_call_entry
-  cmpq $PCT_SEND, %rax
-  je pct_call_entry
   cmpq $PCT_REPLY, %rax
   je pct_reply_entry
+  cmpq $PCT_SEND, %rax
+  je pct_send_entry
 full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
-/* pct_call and pct_send: the caller's context goes into its slot, but only
- * what survives the call by the ABI: RIP, RFLAGS and RSP (with the user
- * selectors), and RBX, RBP, R12-R15. The scratch registers the stub gives
- * up keep the env's own values from its last full save, so whatever
- * resumes the caller later (the reply, the callee's exit, its next turn
- * after a send) restores nothing of anyone else's. A refused call returns
- * by SYSRET as a fast call does; an accepted one never returns here. */
-pct_call_entry:
+/* The transfers' fast path, wholly in assembly for the common case: a call
+ * from a main context to a runnable env that listens, allows the caller and
+ * serves no one; a reply from an activation serving a synchronous call
+ * whose caller waits on it, or a send whose sender owns the turn. Every
+ * check is one ControlTransfer.swift makes
+ * (any other case, refusals included, takes the Swift path below, which
+ * makes them all again), and the state it changes is the same, in the
+ * records both share (include/transfer.h). The callee runs on the caller's
+ * turn, so the slice timer is left as it is.
+ *
+ * Registers: the callee starts with the caller's id in RDI, the three words
+ * in RSI, RDX and R10, its entry in RCX and its RFLAGS in R11 (SYSRET's),
+ * its stack in RSP, and zero in every other one. The caller gets back RBX,
+ * RBP, R12-R15, RSP, RIP and RFLAGS as it called, status 0 in RAX, the word
+ * in RDX (0 after a send), RCX and R11 as SYSRET sets them from its RIP
+ * and RFLAGS, and zero in the other scratch registers (apps/pct's hostile
+ * boot checks both sides byte for byte).
+ *
+ * FP/SSE: the caller's state goes into its main FP area (FXSAVE) and the
+ * callee starts from the clean image (FXRSTOR fpu_clean); the reply
+ * restores the caller's area and drops the activation's. So neither side
+ * sees the other's registers, the caller keeps its MXCSR and control word,
+ * and the caller's area is valid for every slow way back (a preemption
+ * inside the activation, the callee's exit, a send that outlasts a turn).
+ *
+ * Checks, with R8 = the caller's record, R9 = the callee's; RAX is free
+ * (each refusal path sets the call number again). */
+.macro PCT_CALL_FAST async, slow
   btq $47, %rcx
   jc full_call                     /* non-canonical RIP: the full path, IRETQ */
+  movq running_env(%rip), %r8
+  movq T_MAIN_REGISTERS(%r8), %rax
+  cmpq %rax, T_REGISTERS(%r8)
+  jne \slow                        /* a call from an activation: busy */
+  cmpq $ENV_MAX, %rdi
+  ja \slow                         /* past the table */
+  movq env_records(,%rdi,8), %r9   /* the free record for an id with no env */
+  cmpq %r9, %r8
+  je \slow                         /* itself */
+  cmpq $ENV_STATE_RUNNABLE, T_STATE(%r9)
+  jne \slow
+  cmpq $0, T_PCT_ENTRY(%r9)
+  je \slow                         /* not listening */
+  movq T_ID(%r8), %rax
+  btq %rax, T_PCT_CALLERS(%r9)
+  jnc \slow                        /* not among its callers (ids are at most ENV_MAX) */
+  cmpq $0, T_SERVING(%r9)
+  jne \slow                        /* busy */
+  /* The caller's context into its main slot: what the ABI keeps across a
+   * call. The scratch registers keep the env's own values from its last
+   * full save, as on the Swift path. */
+  movq T_MAIN_REGISTERS(%r8), %rax
+  movq %rcx, TF_RIP(%rax)
+  movq %r11, TF_RFLAGS(%rax)
+  movq %rsp, TF_RSP(%rax)
+  movq %rbx, TF_RBX(%rax)
+  movq %rbp, TF_RBP(%rax)
+  movq %r12, TF_R12(%rax)
+  movq %r13, TF_R13(%rax)
+  movq %r14, TF_R14(%rax)
+  movq %r15, TF_R15(%rax)
+  .if \async
+  movq $0, TF_RAX(%rax)            /* the send's result, for when it runs again */
+  movq $0, TF_RDX(%rax)
+  .else
+  movq %rdi, T_WAITING_ON(%r8)
+  .endif
+  movq T_ID(%r8), %rdi             /* the callee's first word: the caller */
+  movq %rdi, T_SERVING(%r9)
+  movq $\async, T_SERVING_ASYNC(%r9)
+  movq T_ACTIVATION_REGISTERS(%r9), %rax
+  movq %rax, T_REGISTERS(%r9)
+  movq T_ACTIVATION_FPU(%r9), %rbx
+  movq %rbx, T_FPU(%r9)
+  movq T_MAIN_FPU(%r8), %rcx
+  fxsave64 (%rcx)
+  movq %rbx, fpu_loaded(%rip)
+  addq $TF_SIZE, %rax
+  ENTER_RECORD %r9, %rax, %rbx
+  fxrstor64 fpu_clean(%rip)
+  movq T_PCT_ENTRY(%r9), %rcx
+  movq T_PCT_STACK(%r9), %rsp
+  movl $0x202, %r11d               /* IF only */
+  xorl %eax, %eax
+  xorl %ebx, %ebx
+  xorl %ebp, %ebp
+  xorl %r8d, %r8d
+  xorl %r9d, %r9d
+  xorl %r12d, %r12d
+  xorl %r13d, %r13d
+  xorl %r14d, %r14d
+  xorl %r15d, %r15d
+  sysretq
+.endm
+
+/* Makes \record's env the running one, its slot top \top the entry stack
+ * (entry_frame_top, TSS.RSP0): its Env (= record) for Swift, its id for
+ * env_self and its exception upcall for exception_common (the record's
+ * T_ID..T_SHARED_PAGE onto syscall_env_id..upcall_argument; general
+ * registers only: the kernel uses no SSE register, ProjectDriftTests), its
+ * address space. */
+.macro ENTER_RECORD record, top, scratch
+  movq \top, entry_frame_top(%rip)
+  movq \top, tss_area+TSS_RSP0(%rip)
+  movq \record, running_env(%rip)
+  .irp offset, 0, 8, 16, 24, 32
+  movq T_ID+\offset(\record), \scratch
+  movq \scratch, syscall_env_id+\offset(%rip)
+  .endr
+  movq T_CR3(\record), \scratch
+  movq \scratch, %cr3
+.endm
+
+pct_call_entry:
+  PCT_CALL_FAST 0, pct_call_slow
+pct_send_entry:
+  PCT_CALL_FAST 1, pct_send_slow
+
+/* pct_reply from an activation serving a synchronous call whose caller, in
+ * its main context, waits on it; or one serving a send whose sender owns
+ * the turn (so it has not run since it sent: its slot holds the send, and
+ * it goes on now with 0, the word dropped). R8 = the callee's record
+ * (running), R9 = the caller's, RAX = the caller's main slot; RDI is the
+ * word. */
+pct_reply_entry:
+  movq running_env(%rip), %r8
+  movq T_ACTIVATION_REGISTERS(%r8), %rax
+  cmpq %rax, T_REGISTERS(%r8)
+  jne pct_reply_slow               /* not in an activation */
+  movq T_SERVING(%r8), %r9
+  movq env_records(,%r9,8), %r9    /* the caller's (serving is an env's id, or 0) */
+  cmpq $0, T_SERVING_ASYNC(%r8)
+  jne pct_reply_send
+  movq T_ID(%r8), %rax
+  cmpq %rax, T_WAITING_ON(%r9)
+  jne pct_reply_slow
+pct_reply_checked:
+  cmpq $ENV_STATE_RUNNABLE, T_STATE(%r9)
+  jne pct_reply_slow
+  movq T_MAIN_REGISTERS(%r9), %rax
+  cmpq %rax, T_REGISTERS(%r9)
+  jne pct_reply_slow               /* the caller is in an activation of its own */
+  movq TF_RIP(%rax), %rcx
+  btq $47, %rcx
+  jc pct_reply_slow                /* SYSRET could not return there */
+  /* The activation ends; a synchronous caller stops waiting (a sender waits on no one). */
+  movq $0, T_SERVING(%r8)
+  movq $0, T_SERVING_ASYNC(%r8)
+  movq $0, T_WAITING_ON(%r9)
+  movq T_MAIN_REGISTERS(%r8), %rdx
+  movq %rdx, T_REGISTERS(%r8)
+  movq T_MAIN_FPU(%r8), %rdx
+  movq %rdx, T_FPU(%r8)
+  leaq TF_SIZE(%rax), %rdx
+  ENTER_RECORD %r9, %rdx, %rsi
+  movq T_MAIN_FPU(%r9), %rdx
+  fxrstor64 (%rdx)                 /* the caller's own FP state, saved at its call */
+  movq %rdx, fpu_loaded(%rip)
+  movq %rdi, %rdx                  /* the word (0 after a send) */
+  movq TF_RBX(%rax), %rbx
+  movq TF_RBP(%rax), %rbp
+  movq TF_R12(%rax), %r12
+  movq TF_R13(%rax), %r13
+  movq TF_R14(%rax), %r14
+  movq TF_R15(%rax), %r15
+  movq TF_RFLAGS(%rax), %r11
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  movq TF_RSP(%rax), %rsp
+  xorl %eax, %eax
+  xorl %esi, %esi
+  xorl %edi, %edi
+  xorl %r8d, %r8d
+  xorl %r9d, %r9d
+  xorl %r10d, %r10d
+  sysretq
+pct_reply_send:
+  cmpq %r9, turn_owner(%rip)
+  jne pct_reply_slow               /* the activation outlasted the sender's turn */
+  xorl %edi, %edi                  /* the sender's result: 0, as the send returned */
+  jmp pct_reply_checked
+
+/* The Swift path, for every case the fast path leaves: pct_call and
+ * pct_send save only what survives the call by the ABI into the caller's
+ * slot (RIP, RFLAGS and RSP with the user selectors, and RBX, RBP,
+ * R12-R15); pct_reply saves nothing (the activation it ends is dropped).
+ * A refused call returns by SYSRET as a fast call does; an accepted one
+ * never returns here. */
+pct_call_slow:
+  movl $PCT_CALL, %eax
+  jmp 1f
+pct_send_slow:
+  movl $PCT_SEND, %eax
+1:
   SYSCALL_FRAME SYSCALL_VECTOR
   /* trap_frame's offsets below the vector slot: RBX -16, RBP -56, R12 -96,
    * R13 -104, R14 -112, R15 -120. */
@@ -287,11 +473,10 @@ pct_call_entry:
   movq %r14, -112(%rsp)
   movq %r15, -120(%rsp)
   jmp 1f
-/* pct_reply: the activation it ends is dropped, so nothing is saved; the
- * caller's context was saved when it called. */
-pct_reply_entry:
+pct_reply_slow:
   btq $47, %rcx
-  jc full_call
+  jc full_call_reply
+  movl $PCT_REPLY, %eax
   movq %rsp, syscall_user_rsp(%rip)
 1:
   leaq kernel_stack_top(%rip), %rsp
@@ -301,6 +486,9 @@ pct_reply_entry:
   movq %rax, %r8
   call exo_pct_fast                /* returns only with a refusal */
   jmp call_return
+full_call_reply:
+  movl $PCT_REPLY, %eax
+  jmp full_call
 
 /* SYSCALL from compatibility mode cannot happen (there is no 32-bit user
  * code segment), but CSTAR must point somewhere: report it as a #GP. */
@@ -414,6 +602,8 @@ entry_frame_top:
 .globl interrupt_tsc
 interrupt_tsc:
   .skip 8
+/* syscall_env_id and the four upcall_* words: one block, in the order of
+ * include/transfer.h's T_ID..T_SHARED_PAGE, which a transfer copies whole. */
 .globl syscall_env_id
 syscall_env_id:                   /* the running env's id, for the fast path */
   .skip 8

@@ -134,9 +134,50 @@ static inline void exo_thread_critical_leave(void) {
 }
 #endif
 
-/* pct.S: the entry of protected control transfers and its activation stack. */
+/* pct.S: the entry of protected control transfers and its activation stack,
+ * the reply it makes (KernelCall.pctReply: the one call number spelled here,
+ * a host test keeps it equal), and the caller's stub. */
 #define EXO_PCT_STACK_SIZE (16 * 1024)
+#define EXO_PCT_REPLY 16
+#define EXO_PROBE_WORD 0x9be
+#define EXO_PROBE_REPLY 0x600d
+#define EXO_PROBE_CALLEE_PATTERN 0x5a5b5c5d5e5f5051
+#define EXO_PROBE_CALLER_PATTERN 0xc1c2c3c4c5c6c7c8
+#define EXO_PROBE_AREA_SIZE 640
 #ifndef __ASSEMBLER__
+/* pct_call or pct_send (`number`): only the registers the call uses. The
+ * kernel returns zero in RSI, RDI and R8-R10 and keeps RBX, RBP, R12-R15. */
+static inline struct exo_call_result exo_pct_call(uint64_t number, uint64_t env, uint64_t w0, uint64_t w1,
+                                                  uint64_t w2) {
+  register uint64_t r10 __asm__("r10") = w2;
+  register uint64_t r8 __asm__("r8");
+  register uint64_t r9 __asm__("r9");
+  uint64_t status = number, value = w1;
+  __asm__ volatile("syscall"
+                   : "+a"(status), "+d"(value), "+D"(env), "+S"(w0), "+r"(r10), "=r"(r8), "=r"(r9)
+                   :
+                   : "rcx", "r11", "memory");
+  struct exo_call_result r = { status, value };
+  return r;
+}
+/* Console.swift's count of buffered bytes, kept where pct.S's entry reads it. */
+static inline int64_t exo_console_count(void) { extern int64_t exo_console_pending; return exo_console_pending; }
+static inline void exo_set_console_count(int64_t n) { extern int64_t exo_console_pending; exo_console_pending = n; }
+/* pct_probe.S, apps/pct's probe of what a transfer lets through: a call
+ * whose first word is EXO_PROBE_WORD, the callee's and the caller's
+ * register patterns, the word the probe replies, and the areas it fills
+ * (struct exo_probe_registers: RAX RBX RCX RDX RSI RDI RBP RSP R8-R15, then
+ * the FXSAVE image). */
+struct exo_probe_registers { uint64_t general[16]; _Alignas(16) uint8_t fx[512]; };
+struct exo_call_result exo_pct_probe_call(uint64_t env, uint64_t number);
+static inline uint64_t exo_pct_probe_entry_address(void) { extern char exo_pct_probe_entry[]; return (uint64_t)exo_pct_probe_entry; }
+static inline const struct exo_probe_registers *exo_probe_area(int which) {
+  extern struct exo_probe_registers exo_probe_callee_seen, exo_probe_caller_sent, exo_probe_caller_back;
+  return which == 0 ? &exo_probe_callee_seen : which == 1 ? &exo_probe_caller_sent : &exo_probe_caller_back;
+}
+/* The activation's handler, which pct.S's entry calls (set by Transfers.listen). */
+typedef uint64_t (*exo_pct_handler_t)(uint64_t caller, uint64_t w0, uint64_t w1, uint64_t w2);
+static inline void exo_set_pct_handler(exo_pct_handler_t h) { extern exo_pct_handler_t exo_pct_handler; exo_pct_handler = h; }
 static inline uint64_t exo_pct_entry_address(void) { extern char exo_pct_entry[]; return (uint64_t)exo_pct_entry; }
 static inline uint64_t exo_pct_stack_top(void) {
   extern char exo_pct_stack[];

@@ -4,6 +4,7 @@
 #ifndef EXO_X86_H
 #define EXO_X86_H
 #include <stdint.h>
+#include "transfer.h"
 
 /* Built by trap.S on every kernel entry, lowest address first. */
 struct trap_frame {
@@ -82,7 +83,6 @@ static inline void x86_set_upcall(uint64_t shared, uint64_t entry, uint64_t stac
 }
 static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry_tsc; return kernel_entry_tsc; }
 static inline uint64_t x86_interrupt_tsc(void) { extern uint64_t interrupt_tsc; return interrupt_tsc; }
-static inline void x86_set_syscall_env_id(uint64_t id) { extern uint64_t syscall_env_id; syscall_env_id = id; }
 
 
 X86_SYMBOL(x86_idt_address, idt_table)
