@@ -43,7 +43,7 @@ extension UserSpace {
 
   /// A page-aligned user address where an env may map a page.
   public static func isMappable(_ address: UInt64) -> Bool {
-    address & (pageSize - 1) == 0 && address >= lowest && address < top
-      && !(address >= pageTableView && address < pageTableViewEnd)
+    // One unsigned compare for both bounds, one shift for the view's slot.
+    address & (pageSize - 1) == 0 && address &- lowest < top &- lowest && address >> 39 != pageTableViewSlot
   }
 }

@@ -72,21 +72,33 @@ public enum Exceptions {
   static func hex(_ value: UInt64) -> String { String(value, radix: 16) }
 }
 
-/// exception.S calls this with the shared page; it returns only if the
-/// exception was resolved, and exception.S then resumes the thread.
+/// exception.S calls this for an exception (vector < 32) with the shared
+/// page; it returns the page only if the exception was resolved, and
+/// exception.S then resumes the thread. The slot holds RAX, RCX, RDX, RSI,
+/// RDI, R8-R11, RIP, RFLAGS and RSP (what a handler may read and change);
+/// RBX, RBP and R12-R15 are not saved for an exception: they are still in
+/// the registers, kept by the handler's Swift code, and come back as they were.
 @_cdecl("exo_exception_dispatch")
-func exceptionDispatch(_ page: UnsafeMutableRawPointer) {
+func exceptionDispatch(_ page: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+  let state = ExceptionState(page: page)
+  Exceptions.count &+= 1
+  if let handler = Exceptions.handler, handler(state) { return page }
+  Exceptions.unresolved(state)
+}
+
+/// exception.S calls this for the other upcalls (a slice start, an event
+/// delivery), with every register saved in the slot; a handler may change
+/// any of them, or switch threads and never return.
+@_cdecl("exo_upcall_dispatch")
+func upcallDispatch(_ page: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
   let state = ExceptionState(page: page)
   if state.vector == ExceptionSlot.sliceStart {
     Exceptions.sliceStarts &+= 1
     Exceptions.sliceHandler?(state)
-    return
-  }
-  if state.vector == EventSlot.delivery {
+  } else if state.vector == EventSlot.delivery {
     Exceptions.eventHandler?(state)
-    return
+  } else {
+    Exceptions.unresolved(state)
   }
-  Exceptions.count &+= 1
-  if let handler = Exceptions.handler, handler(state) { return }
-  Exceptions.unresolved(state)
+  return page
 }

@@ -21,6 +21,22 @@
  * timer_cancel. FastPathDriftTests keeps it equal to the test's list of
  * calls that neither switch envs nor upcall their caller. */
 .set FAST_CALLS, 0xc367ff1
+/* `map`'s own path (map_fast): KernelCall.map, and what it checks against:
+ * Limits.maxFrames (storage.S sizes the tables by it), FrameBindings' use
+ * word (bit 31: a page table; the low 16 bits: the map count), the first
+ * mappable address (UserSpace.lowest), the page-table view's PML4 slot
+ * (UserSpace.pageTableViewSlot) and the direct map (Machine.directMapBase). */
+.set MAP_CALL, 6
+.set MAX_FRAMES, 262144
+.set USER_LOWEST, 0x10000
+.set VIEW_SLOT, 254
+.set DIRECT_MAP, 0xffff800000000000
+/* PageTableEntry.leaf's bits for each PageRights (write 1, execute 2):
+ * present and user, writable with write, no-execute without execute. */
+.set LEAF_READ, 0x8000000000000005
+.set LEAF_WRITE, 0x8000000000000007
+.set LEAF_EXECUTE, 0x5
+.set LEAF_WRITE_EXECUTE, 0x7
 
 .macro SAVE_REGISTERS
   pushq %rax
@@ -100,52 +116,48 @@ vector_stubs:
  * upcalls enabled, write what the upcall clobbers into the shared page
  * (trap, CR2, RIP, RFLAGS, RSP, and RAX, RCX, RDI, the registers used
  * here), set the disabled word, and IRETQ to the handler: every other
- * register is still the env's own, and the handler's entry saves it. Any
- * other case takes the full path, with the registers pushed in the same
- * order trap_common pushes them. exo/Trap.swift (deliverException) is the
- * same upcall in Swift; upcall_* below describe the running env. */
+ * register is still the env's own, and the handler's entry saves what it
+ * needs. The slot is filled by pushes: RSP points into the shared page
+ * (through the direct map) and each `pushq off(%rcx)` copies one word of
+ * the CPU's frame in one instruction. IF is clear (an interrupt gate) and
+ * NMI, #DF and #MC have their own stacks (IST), so nothing else pushes
+ * there; the page is pinned while it is registered. Any other case takes
+ * the full path, with the registers pushed in the same order trap_common
+ * pushes them. exo/Trap.swift (deliverException) is the same upcall in
+ * Swift; upcall_* below describe the running env. */
 exception_common:
   testb $3, 24(%rsp)              /* CS: from ring 0 it is a kernel fault */
   jz trap_common
-  pushq %rax
-  pushq %rcx
+  pushq %rax                      /* trap_common's first register */
   movq upcall_shared(%rip), %rax  /* the shared page through the direct map, or upcall_none */
   cmpq $0, (%rax)
   jne 1f                          /* no handler, or a fault in the handler: the full path kills */
-  testb $0x80, 39(%rsp)
+  testb $0x80, 31(%rsp)
   jnz 1f                          /* RIP in the kernel half: SYSCALL as nested KVM delivers it */
-  /* Offsets: RCX 0, RAX 8, vector 16, error 24, RIP 32, CS 40, RFLAGS 48, RSP 56. */
-  movq 16(%rsp), %rcx
-  movq %rcx, 8(%rax)              /* ExceptionSlot.vector */
-  movq 24(%rsp), %rcx
-  movq %rcx, 16(%rax)             /* error */
-  movq %cr2, %rcx
-  movq %rcx, 24(%rax)             /* faultAddress */
-  movq 32(%rsp), %rcx
-  movq %rcx, 32(%rax)             /* rip */
-  movq 48(%rsp), %rcx
-  movq %rcx, 40(%rax)             /* rflags */
-  movq 56(%rsp), %rcx
-  movq %rcx, 48(%rax)             /* rsp */
-  movq 8(%rsp), %rcx
-  movq %rcx, 56(%rax)             /* RAX, general register 0 */
-  movq (%rsp), %rcx
-  movq %rcx, 72(%rax)             /* RCX, 2 */
+  /* Offsets: RAX 0, vector 8, error 16, RIP 24, CS 32, RFLAGS 40, RSP 48. */
+  movq %rcx, 72(%rax)             /* RCX, general register 2 */
   movq %rdi, 96(%rax)             /* RDI, 5 */
-  movq $1, (%rax)                 /* upcalls disabled */
-  movq upcall_entry(%rip), %rcx
-  movq %rcx, 32(%rsp)
+  movq %rsp, %rcx                 /* the CPU's frame */
+  leaq 64(%rax), %rsp             /* just above the slot's RAX: the pushes fill it downward */
+  pushq (%rcx)                    /* RAX, general register 0 (56) */
+  pushq 48(%rcx)                  /* rsp (48) */
+  pushq 40(%rcx)                  /* rflags (40) */
+  pushq 24(%rcx)                  /* rip (32) */
+  movq %cr2, %rdi
+  pushq %rdi                      /* faultAddress (24) */
+  pushq 16(%rcx)                  /* error (16) */
+  pushq 8(%rcx)                   /* ExceptionSlot.vector (8) */
+  pushq $1                        /* upcalls disabled (0) */
+  leaq 24(%rcx), %rsp             /* the CPU's IRETQ frame, rewritten for the handler */
+  movq upcall_entry(%rip), %rax
+  movq %rax, (%rsp)
   movq upcall_stack(%rip), %rcx
-  movq %rcx, 56(%rsp)
-  movq $0x202, 48(%rsp)           /* IF only: DF clear, no IOPL */
+  movq %rcx, 24(%rsp)
+  movq $0x202, 16(%rsp)           /* IF only: DF clear, no IOPL */
   movq upcall_argument(%rip), %rdi
-  popq %rcx
-  popq %rax
-  addq $16, %rsp                  /* vector, error code */
-  iretq
+  iretq                           /* RAX, RCX: the handler's entry and stack, no kernel address */
 1:
-  popq %rcx                       /* back into trap_common's order */
-  pushq %rbx
+  pushq %rbx                      /* RAX is in place: the rest of trap_common's order */
   pushq %rcx
   pushq %rdx
   SAVE_REGISTERS_AFTER_RDX
@@ -219,6 +231,9 @@ syscall_entry:
   orq $0x200, %r11                 /* IF; never IOPL */
   sysretq
 1:
+  cmpq $MAP_CALL, %rax
+  je map_fast
+fast_call:
   /* The general fast path, for every call that returns to its caller with
    * nothing switched and no upcall (FAST_CALLS): no register frame at all.
    * The Swift handler preserves RBX, RBP and R12-R15 itself (System V), the
@@ -266,6 +281,97 @@ call_return:                       /* RAX, RDX: the result; the kernel stack: RI
   je pct_reply_entry
 full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
+
+/* `map`'s common case, the fault round trip's kernel half, in registers
+ * alone: a caller's own frame (a current capability, neither a page table
+ * nor at its map count's limit) at a page-aligned user address outside the
+ * page-table view whose tables exist and whose leaf is empty. Anything else
+ * (a refusal, a grant, a missing table) goes to the general path, whose
+ * MemoryCalls.map makes the same checks again and says which failed; so
+ * this path only ever accepts what that one would. RDI = address, RSI =
+ * capability, RDX = rights; it reads them and writes none of them before
+ * it may still fall back, and leaves RCX and R11 (the return) alone. No
+ * stack: IF is clear, NMI, #DF and #MC have their own (IST), and no load
+ * here can fault: the frame tables are indexed below MAX_FRAMES, and every
+ * table address comes from an entry the kernel wrote (a frame below 1 GiB,
+ * inside the direct map). */
+map_fast:
+  btq $47, %rcx
+  jc map_slow                      /* non-canonical RIP: the full path, IRETQ */
+  testl $0xfff, %edi
+  jnz map_slow                     /* not page-aligned */
+  leaq -USER_LOWEST(%rdi), %rax
+  movabsq $(USER_TOP - USER_LOWEST), %r8
+  cmpq %r8, %rax
+  jae map_slow                     /* below UserSpace.lowest or past the user half */
+  movq %rdi, %r9
+  shrq $39, %r9                    /* the PML4 index: below 256 in the user half */
+  cmpl $VIEW_SLOT, %r9d
+  je map_slow                      /* the page-table view */
+  cmpq $3, %rdx
+  ja map_slow                      /* a rights bit PageRights does not define */
+  movq %rsi, %r8
+  shrq $16, %r8                    /* the capability's frame */
+  cmpq $MAX_FRAMES, %r8
+  jae map_slow
+  cmpw %si, frame_generations(, %r8, 2)
+  jne map_slow                     /* a stale generation */
+  movzwl frame_owners(, %r8, 2), %eax
+  cmpq syscall_env_id(%rip), %rax
+  jne map_slow                     /* not the caller's own (a grant: the general path) */
+  movl frame_uses(, %r8, 4), %eax
+  testl %eax, %eax
+  js map_slow                      /* a page-table frame */
+  cmpw $0xffff, %ax
+  je map_slow                      /* mapped as often as the count holds */
+  /* The walk: each table through the direct map. An entry's address bits
+   * OR the direct map's base, then AND off the flags, is the table's
+   * kernel address (frames sit below 1 GiB, so bits 47-63 are the base's). */
+  movabsq $DIRECT_MAP, %rax
+  movq space_root(%rip), %r10
+  orq %rax, %r10
+  movq (%r10, %r9, 8), %r10        /* PML4 entry */
+  testb $1, %r10b
+  jz map_slow                      /* need_table: the general path names the level */
+  orq %rax, %r10
+  andq $-4096, %r10
+  movq %rdi, %r9
+  shrq $30, %r9
+  andl $511, %r9d
+  movq (%r10, %r9, 8), %r10        /* PDPT entry */
+  testb $1, %r10b
+  jz map_slow
+  orq %rax, %r10
+  andq $-4096, %r10
+  movq %rdi, %r9
+  shrq $21, %r9
+  andl $511, %r9d
+  movq (%r10, %r9, 8), %r10        /* page-directory entry */
+  testb $1, %r10b
+  jz map_slow
+  orq %rax, %r10
+  andq $-4096, %r10
+  movq %rdi, %r9
+  shrq $12, %r9
+  andl $511, %r9d
+  leaq (%r10, %r9, 8), %r10        /* the leaf */
+  testb $1, (%r10)
+  jnz map_slow                     /* already_mapped */
+  /* Every check passed: act. The leaf was not present, so no TLB holds it. */
+  incl frame_uses(, %r8, 4)        /* FrameBindings.noteMapped */
+  shlq $12, %r8
+  orq leaf_bits(, %rdx, 8), %r8
+  movq %r8, (%r10)
+  xorl %eax, %eax                  /* success, value 0 */
+  xorl %edx, %edx
+  xorl %r8d, %r8d                  /* no kernel address goes back to ring 3 */
+  xorl %r10d, %r10d
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  sysretq
+map_slow:
+  movl $MAP_CALL, %eax
+  jmp fast_call
 
 /* pct_call and pct_send: the caller's context goes into its slot, but only
  * what survives the call by the ABI: RIP, RFLAGS and RSP (with the user
@@ -401,6 +507,8 @@ memcmp:
 .p2align 3
 fast_calls:
   .quad FAST_CALLS
+leaf_bits:                        /* map_fast's leaf entry bits, by PageRights */
+  .quad LEAF_READ, LEAF_WRITE, LEAF_EXECUTE, LEAF_WRITE_EXECUTE
 upcall_none:
   .quad 1                         /* reads as "upcalls disabled": the full path decides */
 
@@ -416,6 +524,9 @@ interrupt_tsc:
   .skip 8
 .globl syscall_env_id
 syscall_env_id:                   /* the running env's id, for the fast path */
+  .skip 8
+.globl space_root
+space_root:                       /* the running env's PML4 (physical), for map_fast */
   .skip 8
 /* The running env's exception upcall (UserMode.swift keeps these current):
  * its shared page through the direct map (0: no handler), the handler's
