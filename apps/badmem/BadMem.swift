@@ -83,6 +83,7 @@ struct BadMem {
     pageTableFrames()
     badAddresses(real)
     framesInUse(real, other)
+    fastMapEdges(other)
     badRightsAndLevels(other)
     unmappedPages()
     batches(other)
@@ -182,6 +183,44 @@ struct BadMem {
     expect("unmap in the kernel half", call(.unmap, 0xffff_ffff_8000_0000, 1), .badAddress)
     expect("protect in the kernel half", call(.protect, 0xffff_ffff_8000_0000, 1, 1), .badAddress)
     expect("unmap wrapping past the top", call(.unmap, UserSpace.top - page, 2), .badAddress)
+  }
+
+  /// The edges of the kernel's map fast path (trap.S's map_fast), which
+  /// must accept only what the Swift path would and leave every refusal to
+  /// it: the frame table's ends, the user half's ends, the page-table
+  /// view's ends, and the leaf bits it writes for each of the four rights.
+  static func fastMapEdges(_ other: FrameCapability) {
+    let pastTable = FrameCapability(frame: Frame(number: 262_144), generation: 0)
+    let lastInTable = FrameCapability(frame: Frame(number: 262_143), generation: 0)
+    expect("map of the first frame past the frame table", call(.map, target, pastTable.raw, 1), .badCapability)
+    expect("map of the table's last frame, never handed out", call(.map, target, lastInTable.raw, 1), .badCapability)
+    expect("map with the capability's generation bits in the frame", call(.map, target, other.raw | 1 << 63, 1), .badCapability)
+    expect("map just below UserSpace.lowest", call(.map, UserSpace.lowest - page, other.raw, 1), .badAddress)
+    expect("map non-canonical with bit 47 clear", call(.map, 0xffff_0000_0000_0000, other.raw, 1), .badAddress)
+    expect("map at the last page of the view", call(.map, UserSpace.pageTableViewEnd - page, other.raw, 1), .badAddress)
+    // The stack's tables cover the user half's last page.
+    expectSuccess("map at the last user page", call(.map, UserSpace.top - page, other.raw, 1))
+    expectSuccess("unmap of the last user page", call(.unmap, UserSpace.top - page, 1))
+    expect("map just past the view (no tables there)", call(.map, UserSpace.pageTableViewEnd, other.raw, 1), .needTable)
+    let bits = PageTableView.present | PageTableView.user | PageTableView.writable | PageTableView.noExecute
+    let wanted: [(StaticString, UInt64, UInt64)] = [
+      ("read-only", 0, PageTableView.present | PageTableView.user | PageTableView.noExecute),
+      ("writable", 1, PageTableView.present | PageTableView.user | PageTableView.writable | PageTableView.noExecute),
+      ("executable", 2, PageTableView.present | PageTableView.user),
+      ("writable and executable", 3, PageTableView.present | PageTableView.user | PageTableView.writable),
+    ]
+    for (name, rights, entry) in wanted {
+      let r = call(.map, target, other.raw, rights)
+      let pte = exo_load64(PageTableView.entryAddress(of: target, level: 1))
+      checked += 1
+      if r.status == 0 && pte & bits == entry && PageTableView.frameNumber(ofEntry: pte) == other.frame.number {
+        print("holds: a \(name.description) map writes the leaf for those rights and that frame")
+      } else {
+        mismatches += 1
+        print("WRONG \(name.description) map: status \(r.status), entry \(pte)")
+      }
+      if r.status == 0 { _ = call(.unmap, target, 1) }
+    }
   }
 
   static func framesInUse(_ real: FrameCapability, _ other: FrameCapability) {

@@ -1,8 +1,9 @@
 /* The exception upcall: the kernel enters here in ring 3 with RDI = the
  * shared page (the trap, RIP, RFLAGS, RSP and RAX, RCX, RDI, the registers it
  * clobbered, saved there, upcalls-disabled word set), RSP = the stack below,
- * DF clear. Saves what the Swift dispatcher may clobber, runs it, and
- * resumes the interrupted code without entering the kernel. */
+ * DF clear. Saves what the handler's Swift code may clobber, calls the
+ * vector's handler, and resumes the interrupted code without entering the
+ * kernel. */
 #include "include/exo_user.h"
 
 #if !defined(__linux__) /* the host build compiles only the header, for its tests */
@@ -17,7 +18,8 @@
 .globl exo_exception_entry
 .type exo_exception_entry, @function
 exo_exception_entry:
-  cmpq $EXO_UPCALL_VECTORS, EXO_SLOT_VECTOR(%rdi)
+  movq EXO_SLOT_VECTOR(%rdi), %rax
+  cmpq $EXO_UPCALL_VECTORS, %rax
   jae upcall_entry
   /* An exception (vector < 32): the Swift code keeps RBX, RBP and R12-R15
    * by the System V ABI, so they are never saved: they stay in the
@@ -30,7 +32,14 @@ exo_exception_entry:
   movq %r10, GPR(9)(%rdi)
   movq %r11, GPR(10)(%rdi)
   fxsave64 EXO_SLOT_FPU(%rdi)       /* the handler's Swift code may use SSE */
-  call exo_exception_dispatch        /* returns the page only if the exception was resolved */
+  incq exo_exception_count(%rip)
+  /* The vector's handler, called straight: a direct one (Exceptions.install
+   * with a vector) or exo_exception_dispatch, which runs the app's closure. */
+  leaq exo_exception_handlers(%rip), %rcx
+  call *(%rcx, %rax, 8)              /* RDI = the page; true when resolved */
+  testb %al, %al
+  jz unresolved
+  movq exo_exception_page(%rip), %rax
 
 /* RAX = the shared page. While the disabled word is set, the registers are
  * loaded straight from the slot (a slice end then saves into the kernel's
@@ -80,7 +89,8 @@ upcall_entry:
   movq %r14, GPR(13)(%rdi)
   movq %r15, GPR(14)(%rdi)
   fxsave64 EXO_SLOT_FPU(%rdi)
-  call exo_upcall_dispatch           /* returns the page, or switches and never returns */
+  call exo_upcall_dispatch           /* or switches threads and never returns */
+  movq exo_exception_page(%rip), %rax
   movq GPR(1)(%rax), %rbx
   movq GPR(6)(%rax), %rbp
   movq GPR(11)(%rax), %r12
@@ -88,9 +98,32 @@ upcall_entry:
   movq GPR(13)(%rax), %r14
   movq GPR(14)(%rax), %r15
   jmp exception_resume
+unresolved:
+  movq exo_exception_page(%rip), %rdi
+  call exo_exception_unresolved      /* reports and exits */
+  ud2
 .size exo_exception_entry, . - exo_exception_entry
 
+.data
+.p2align 3
+/* Each exception vector's handler (exo_exception_handler_set); the closure
+ * dispatcher until an app installs one of its own. */
+.globl exo_exception_handlers
+exo_exception_handlers:
+  .rept EXO_UPCALL_VECTORS
+  .quad exo_exception_dispatch
+  .endr
+.globl exo_exception_default
+exo_exception_default:
+  .quad exo_exception_dispatch
+
 .bss
+.p2align 3
+.globl exo_exception_page, exo_exception_count
+exo_exception_page:                  /* the shared page's address, set when it is registered */
+  .skip 8
+exo_exception_count:                 /* exceptions handled so far (Exceptions.count) */
+  .skip 8
 .p2align 4
 .globl exo_exception_stack
 exo_exception_stack:
