@@ -1,9 +1,9 @@
 /* The exception upcall: the kernel enters here in ring 3 with RDI = the
- * shared page (the trap, RIP, RFLAGS, RSP and RAX, RCX, RDI, the registers it
- * clobbered, saved there, upcalls-disabled word set), RSP = the stack below,
- * DF clear. Saves what the handler's Swift code may clobber, calls the
- * vector's handler, and resumes the interrupted code without entering the
- * kernel. */
+ * shared page (the trap, RIP, RFLAGS, RSP and RAX, RCX, RDI, R11, the
+ * registers it clobbered, saved there, upcalls-disabled word set), RAX =
+ * the vector, RSP = the stack below, DF clear. Saves what the handler's
+ * Swift code may clobber, calls the vector's handler, and resumes the
+ * interrupted code without entering the kernel. */
 #include "include/exo_user.h"
 
 #if !defined(__linux__) /* the host build compiles only the header, for its tests */
@@ -18,27 +18,24 @@
 .globl exo_exception_entry
 .type exo_exception_entry, @function
 exo_exception_entry:
-  movq EXO_SLOT_VECTOR(%rdi), %rax
-  cmpq $EXO_UPCALL_VECTORS, %rax
-  jae upcall_entry
-  /* An exception (vector < 32): the Swift code keeps RBX, RBP and R12-R15
-   * by the System V ABI, so they are never saved: they stay in the
-   * registers, the thread's own, until the resume. Only what a call may
-   * clobber goes into the slot, beside the kernel's RAX, RCX, RDI. */
+  /* The Swift code keeps RBX, RBP and R12-R15 by the System V ABI, so for
+   * an exception they are never saved: they stay in the registers, the
+   * thread's own, until the resume. Only what a call may clobber goes into
+   * the slot, beside the kernel's RAX, RCX, RDI, R11. */
   movq %rdx, GPR(3)(%rdi)
   movq %rsi, GPR(4)(%rdi)
   movq %r8, GPR(7)(%rdi)
   movq %r9, GPR(8)(%rdi)
   movq %r10, GPR(9)(%rdi)
-  movq %r11, GPR(10)(%rdi)
   fxsave64 EXO_SLOT_FPU(%rdi)       /* the handler's Swift code may use SSE */
-  incq exo_exception_count(%rip)
-  /* The vector's handler, called straight: a direct one (Exceptions.install
-   * with a vector) or exo_exception_dispatch, which runs the app's closure. */
-  leaq exo_exception_handlers(%rip), %rcx
-  call *(%rcx, %rax, 8)              /* RDI = the page; true when resolved */
+  /* The vector's handler, called straight: for an exception a direct one
+   * (Exceptions.install with a vector) or exo_exception_dispatch, which
+   * runs the app's closure; for a slice start or an event, upcall_full.
+   * The image sits below 2 GiB, so the table's address fits the displacement. */
+  call *exo_exception_handlers(, %rax, 8)   /* RDI = the page; true when resolved */
   testb %al, %al
   jz unresolved
+  incq exo_exception_count(%rip)
   movq exo_exception_page(%rip), %rax
 
 /* RAX = the shared page. While the disabled word is set, the registers are
@@ -72,24 +69,15 @@ exception_resume:
   popfq
   retq $EXO_RED_ZONE
 
-/* A slice start or an event: the context may be switched away from (a
- * preempted thread's frame is built from the slot), so all of it is saved,
- * and all of it comes back. */
-upcall_entry:
-  movq %rbx, GPR(1)(%rdi)
-  movq %rdx, GPR(3)(%rdi)
-  movq %rsi, GPR(4)(%rdi)
-  movq %rbp, GPR(6)(%rdi)
-  movq %r8, GPR(7)(%rdi)
-  movq %r9, GPR(8)(%rdi)
-  movq %r10, GPR(9)(%rdi)
-  movq %r11, GPR(10)(%rdi)
-  movq %r12, GPR(11)(%rdi)
-  movq %r13, GPR(12)(%rdi)
-  movq %r14, GPR(13)(%rdi)
-  movq %r15, GPR(14)(%rdi)
-  fxsave64 EXO_SLOT_FPU(%rdi)
+/* A slice start or an event (the table's entries 0x100 and 0x101): the
+ * kernel made these upcalls in Swift, which saved every register into the
+ * slot, since the context may be switched away from (a preempted thread's
+ * frame is built from the slot). All of it comes back, as the handler left
+ * it; this never returns to the entry's call. */
+upcall_full:
+  subq $8, %rsp                      /* 16-byte aligned for the call */
   call exo_upcall_dispatch           /* or switches threads and never returns */
+  addq $16, %rsp                     /* and the entry's return address */
   movq exo_exception_page(%rip), %rax
   movq GPR(1)(%rax), %rbx
   movq GPR(6)(%rax), %rbp
@@ -98,6 +86,10 @@ upcall_entry:
   movq GPR(13)(%rax), %r14
   movq GPR(14)(%rax), %r15
   jmp exception_resume
+
+/* A vector the kernel never sends (the table's 32-255): reported. */
+upcall_stray:
+  subq $8, %rsp
 unresolved:
   movq exo_exception_page(%rip), %rdi
   call exo_exception_unresolved      /* reports and exits */
@@ -106,13 +98,19 @@ unresolved:
 
 .data
 .p2align 3
-/* Each exception vector's handler (exo_exception_handler_set); the closure
- * dispatcher until an app installs one of its own. */
+/* The handler of each vector the kernel upcalls with (RAX): exceptions
+ * (exo_exception_handler_set; the closure dispatcher until an app installs
+ * one of its own), then a slice start (0x100) and an event (0x101). */
 .globl exo_exception_handlers
 exo_exception_handlers:
   .rept EXO_UPCALL_VECTORS
   .quad exo_exception_dispatch
   .endr
+  .rept 256 - EXO_UPCALL_VECTORS
+  .quad upcall_stray
+  .endr
+  .quad upcall_full                  /* ExceptionSlot.sliceStart */
+  .quad upcall_full                  /* EventSlot.delivery */
 .globl exo_exception_default
 exo_exception_default:
   .quad exo_exception_dispatch

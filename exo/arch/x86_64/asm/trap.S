@@ -114,17 +114,20 @@ vector_stubs:
 /* The exception upcall's fast path [Engler95: exception dispatch in 18
  * instructions]. For an exception in ring 3 whose env has a handler and has
  * upcalls enabled, write what the upcall clobbers into the shared page
- * (trap, CR2, RIP, RFLAGS, RSP, and RAX, RCX, RDI, the registers used
- * here), set the disabled word, and IRETQ to the handler: every other
- * register is still the env's own, and the handler's entry saves what it
- * needs. The slot is filled by pushes: RSP points into the shared page
- * (through the direct map) and each `pushq off(%rcx)` copies one word of
- * the CPU's frame in one instruction. IF is clear (an interrupt gate) and
- * NMI, #DF and #MC have their own stacks (IST), so nothing else pushes
- * there; the page is pinned while it is registered. Any other case takes
- * the full path, with the registers pushed in the same order trap_common
- * pushes them. exo/Trap.swift (deliverException) is the same upcall in
- * Swift; upcall_* below describe the running env. */
+ * (trap, CR2, RIP, RFLAGS, RSP, and RAX, RCX, RDI, R11, the registers used
+ * here and by SYSRET), set the disabled word, and SYSRET to the handler
+ * with RAX = the vector and RDI = the page: every other register is still
+ * the env's own, and the handler's entry saves what it needs. The slot is
+ * filled by pushes: RSP points into the shared page (through the direct
+ * map) and each `pushq off(%rcx)` copies one word of the CPU's frame in one
+ * instruction. IF is clear (an interrupt gate) and NMI, #DF and #MC have
+ * their own stacks (IST), so nothing else pushes there, nor on the user
+ * stack that RSP holds just before SYSRET; the page is pinned while it is
+ * registered, and the entry was checked canonical and in the user half
+ * when it was (SYSRET to a non-canonical RIP faults in ring 0 on Intel).
+ * Any other case takes the full path, with the registers pushed in the
+ * same order trap_common pushes them. exo/Trap.swift (deliverException) is
+ * the same upcall in Swift; upcall_* below describe the running env. */
 exception_common:
   testb $3, 24(%rsp)              /* CS: from ring 0 it is a kernel fault */
   jz trap_common
@@ -137,6 +140,7 @@ exception_common:
   /* Offsets: RAX 0, vector 8, error 16, RIP 24, CS 32, RFLAGS 40, RSP 48. */
   movq %rcx, 72(%rax)             /* RCX, general register 2 */
   movq %rdi, 96(%rax)             /* RDI, 5 */
+  movq %r11, 136(%rax)            /* R11, 10 */
   movq %rsp, %rcx                 /* the CPU's frame */
   leaq 64(%rax), %rsp             /* just above the slot's RAX: the pushes fill it downward */
   pushq (%rcx)                    /* RAX, general register 0 (56) */
@@ -148,14 +152,12 @@ exception_common:
   pushq 16(%rcx)                  /* error (16) */
   pushq 8(%rcx)                   /* ExceptionSlot.vector (8) */
   pushq $1                        /* upcalls disabled (0) */
-  leaq 24(%rcx), %rsp             /* the CPU's IRETQ frame, rewritten for the handler */
-  movq upcall_entry(%rip), %rax
-  movq %rax, (%rsp)
-  movq upcall_stack(%rip), %rcx
-  movq %rcx, 24(%rsp)
-  movq $0x202, 16(%rsp)           /* IF only: DF clear, no IOPL */
+  movq 8(%rcx), %rax              /* the vector, for the entry */
+  movq upcall_entry(%rip), %rcx   /* SYSRET's RIP */
+  movl $0x202, %r11d              /* SYSRET's RFLAGS: IF only, DF clear, no IOPL */
+  movq upcall_stack(%rip), %rsp
   movq upcall_argument(%rip), %rdi
-  iretq                           /* RAX, RCX: the handler's entry and stack, no kernel address */
+  sysretq
 1:
   pushq %rbx                      /* RAX is in place: the rest of trap_common's order */
   pushq %rcx

@@ -18,8 +18,9 @@
 #define EXO_SLOT_GPR_COUNT 15
 #define EXO_SLOT_FPU 512 /* FXSAVE area, 16-byte aligned */
 #define EXO_SLOT_SIZE 1024
-/* Vectors from here up are upcalls that are not exceptions (a slice start,
- * an event delivery): the entry saves every register for them. */
+/* Vectors below this are exceptions, each with its handler in exception.S's
+ * table; the kernel's other upcalls are a slice start (0x100) and an event
+ * delivery (0x101), made with every register saved in the slot. */
 #define EXO_UPCALL_VECTORS 32
 /* The System V red zone below RSP, which the resume must not touch. */
 #define EXO_RED_ZONE 128
