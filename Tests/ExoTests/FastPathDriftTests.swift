@@ -30,6 +30,7 @@ final class FastPathDriftTests: XCTestCase {
     XCTAssertEqual(c["PCT_SEND"], KernelCall.pctSend.rawValue)
     XCTAssertEqual(c["PCT_REPLY"], KernelCall.pctReply.rawValue)
     XCTAssertEqual(c["MAP_CALL"], KernelCall.map.rawValue)
+    XCTAssertEqual(c["PROTECT_CALL"], KernelCall.protect.rawValue)
     // UserMode.userFlags (kernel-only): CF PF AF ZF SF TF DF OF AC ID.
     let flags: UInt64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000
     XCTAssertEqual(c["USER_FLAGS"], flags)

@@ -202,6 +202,15 @@ struct BadMem {
     expectSuccess("map at the last user page", call(.map, UserSpace.top - page, other.raw, 1))
     expectSuccess("unmap of the last user page", call(.unmap, UserSpace.top - page, 1))
     expect("map just past the view (no tables there)", call(.map, UserSpace.pageTableViewEnd, other.raw, 1), .needTable)
+    // protect_fast takes one page of the caller's own; the kernel's time
+    // page, mapped read-only into every env, must stay read-only.
+    expect("protect of the kernel's time page writable", call(.protect, TimePage.address, 1, 1), .badCapability)
+    check("the time page is still read-only",
+      exo_load64(PageTableView.entryAddress(of: TimePage.address, level: 1)) & PageTableView.writable == 0)
+    expect("protect of a page with no table", call(.protect, 0x3600_0000_0000, 1, 1), .notMapped)
+    expect("protect unaligned", call(.protect, scratch + 8, 1, 1), .badAddress)
+    expect("protect non-canonical", call(.protect, 0x0000_8000_0000_0000, 1, 1), .badAddress)
+    expect("protect with rights bit 63", call(.protect, scratch, 1, 1 << 63), .badArgument)
     let bits = PageTableView.present | PageTableView.user | PageTableView.writable | PageTableView.noExecute
     let wanted: [(StaticString, UInt64, UInt64)] = [
       ("read-only", 0, PageTableView.present | PageTableView.user | PageTableView.noExecute),
@@ -214,10 +223,23 @@ struct BadMem {
       let pte = exo_load64(PageTableView.entryAddress(of: target, level: 1))
       checked += 1
       if r.status == 0 && pte & bits == entry && PageTableView.frameNumber(ofEntry: pte) == other.frame.number {
-        print("holds: a \(name.description) map writes the leaf for those rights and that frame")
+        print("holds: map \(name.description): the leaf has those rights and that frame")
       } else {
         mismatches += 1
         print("WRONG \(name.description) map: status \(r.status), entry \(pte)")
+      }
+      // protect_fast rewrites the leaf the same way, from any rights to these.
+      let p = call(.protect, target, 1, rights ^ 1)
+      let q = call(.protect, target, 1, rights)
+      let again = exo_load64(PageTableView.entryAddress(of: target, level: 1))
+      checked += 1
+      if p.status == 0 && q.status == 0 && again & bits == entry
+        && PageTableView.frameNumber(ofEntry: again) == other.frame.number
+      {
+        print("holds: protect \(name.description): the same leaf")
+      } else {
+        mismatches += 1
+        print("WRONG \(name.description) protect: status \(p.status) \(q.status), entry \(again)")
       }
       if r.status == 0 { _ = call(.unmap, target, 1) }
     }

@@ -21,12 +21,14 @@
  * timer_cancel. FastPathDriftTests keeps it equal to the test's list of
  * calls that neither switch envs nor upcall their caller. */
 .set FAST_CALLS, 0xc367ff1
-/* `map`'s own path (map_fast): KernelCall.map, and what it checks against:
+/* `map`'s and `protect`'s own paths (map_fast, protect_fast): KernelCall.map
+ * and .protect, and what they check against:
  * Limits.maxFrames (storage.S sizes the tables by it), FrameBindings' use
  * word (bit 31: a page table; the low 16 bits: the map count), the first
  * mappable address (UserSpace.lowest), the page-table view's PML4 slot
  * (UserSpace.pageTableViewSlot) and the direct map (Machine.directMapBase). */
 .set MAP_CALL, 6
+.set PROTECT_CALL, 9
 .set MAX_FRAMES, 262144
 .set USER_LOWEST, 0x10000
 .set VIEW_SLOT, 254
@@ -235,6 +237,8 @@ syscall_entry:
 1:
   cmpq $MAP_CALL, %rax
   je map_fast
+  cmpq $PROTECT_CALL, %rax
+  je protect_fast
 fast_call:
   /* The general fast path, for every call that returns to its caller with
    * nothing switched and no upcall (FAST_CALLS): no register frame at all.
@@ -284,6 +288,60 @@ call_return:                       /* RAX, RDX: the result; the kernel stack: RI
 full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
+/* What map_fast and protect_fast check of RDI (the address) and RDX (the
+ * rights): a page-aligned user address at or above UserSpace.lowest and
+ * outside the page-table view (R9 = its PML4 index), and rights bits
+ * PageRights defines. Clobbers RAX, R8; jumps to \slow on any failure. */
+.macro USER_PAGE_AND_RIGHTS slow
+  testl $0xfff, %edi
+  jnz \slow                        /* not page-aligned */
+  leaq -USER_LOWEST(%rdi), %rax
+  movabsq $(USER_TOP - USER_LOWEST), %r8
+  cmpq %r8, %rax
+  jae \slow                        /* below UserSpace.lowest or past the user half */
+  movq %rdi, %r9
+  shrq $39, %r9                    /* the PML4 index: below 256 in the user half */
+  cmpl $VIEW_SLOT, %r9d
+  je \slow                         /* the page-table view */
+  cmpq $3, %rdx
+  ja \slow                         /* a rights bit PageRights does not define */
+.endm
+
+/* The walk from the running env's PML4 (space_root) to the level-1 entry
+ * for RDI, each table through the direct map: R10 = the entry's kernel
+ * address, RAX = the direct map's base; R9 holds the PML4 index. An entry's
+ * address bits OR the direct map's base, then AND off the flags, is the
+ * next table's kernel address (frames sit below 1 GiB, so bits 47-63 are
+ * the base's). A missing table jumps to \slow. */
+.macro WALK_TO_LEAF slow
+  movabsq $DIRECT_MAP, %rax
+  movq space_root(%rip), %r10
+  orq %rax, %r10
+  .irp shift, 30, 21, 12
+  movq (%r10, %r9, 8), %r10        /* the entry covering RDI in this table */
+  testb $1, %r10b
+  jz \slow
+  orq %rax, %r10
+  andq $-4096, %r10
+  movq %rdi, %r9
+  shrq $\shift, %r9
+  andl $511, %r9d
+  .endr
+  leaq (%r10, %r9, 8), %r10        /* the leaf */
+.endm
+
+/* The end of map_fast and protect_fast: success, value 0, and no kernel
+ * address left in a register. */
+.macro FAST_SUCCESS
+  xorl %eax, %eax
+  xorl %edx, %edx
+  xorl %r8d, %r8d
+  xorl %r10d, %r10d
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  sysretq
+.endm
+
 /* `map`'s common case, the fault round trip's kernel half, in registers
  * alone: a caller's own frame (a current capability, neither a page table
  * nor at its map count's limit) at a page-aligned user address outside the
@@ -300,18 +358,7 @@ full_call:
 map_fast:
   btq $47, %rcx
   jc map_slow                      /* non-canonical RIP: the full path, IRETQ */
-  testl $0xfff, %edi
-  jnz map_slow                     /* not page-aligned */
-  leaq -USER_LOWEST(%rdi), %rax
-  movabsq $(USER_TOP - USER_LOWEST), %r8
-  cmpq %r8, %rax
-  jae map_slow                     /* below UserSpace.lowest or past the user half */
-  movq %rdi, %r9
-  shrq $39, %r9                    /* the PML4 index: below 256 in the user half */
-  cmpl $VIEW_SLOT, %r9d
-  je map_slow                      /* the page-table view */
-  cmpq $3, %rdx
-  ja map_slow                      /* a rights bit PageRights does not define */
+  USER_PAGE_AND_RIGHTS map_slow
   movq %rsi, %r8
   shrq $16, %r8                    /* the capability's frame */
   cmpq $MAX_FRAMES, %r8
@@ -326,37 +373,7 @@ map_fast:
   js map_slow                      /* a page-table frame */
   cmpw $0xffff, %ax
   je map_slow                      /* mapped as often as the count holds */
-  /* The walk: each table through the direct map. An entry's address bits
-   * OR the direct map's base, then AND off the flags, is the table's
-   * kernel address (frames sit below 1 GiB, so bits 47-63 are the base's). */
-  movabsq $DIRECT_MAP, %rax
-  movq space_root(%rip), %r10
-  orq %rax, %r10
-  movq (%r10, %r9, 8), %r10        /* PML4 entry */
-  testb $1, %r10b
-  jz map_slow                      /* need_table: the general path names the level */
-  orq %rax, %r10
-  andq $-4096, %r10
-  movq %rdi, %r9
-  shrq $30, %r9
-  andl $511, %r9d
-  movq (%r10, %r9, 8), %r10        /* PDPT entry */
-  testb $1, %r10b
-  jz map_slow
-  orq %rax, %r10
-  andq $-4096, %r10
-  movq %rdi, %r9
-  shrq $21, %r9
-  andl $511, %r9d
-  movq (%r10, %r9, 8), %r10        /* page-directory entry */
-  testb $1, %r10b
-  jz map_slow
-  orq %rax, %r10
-  andq $-4096, %r10
-  movq %rdi, %r9
-  shrq $12, %r9
-  andl $511, %r9d
-  leaq (%r10, %r9, 8), %r10        /* the leaf */
+  WALK_TO_LEAF map_slow            /* need_table: the general path names the level */
   testb $1, (%r10)
   jnz map_slow                     /* already_mapped */
   /* Every check passed: act. The leaf was not present, so no TLB holds it. */
@@ -364,15 +381,42 @@ map_fast:
   shlq $12, %r8
   orq leaf_bits(, %rdx, 8), %r8
   movq %r8, (%r10)
-  xorl %eax, %eax                  /* success, value 0 */
-  xorl %edx, %edx
-  xorl %r8d, %r8d                  /* no kernel address goes back to ring 3 */
-  xorl %r10d, %r10d
-  andq $USER_FLAGS, %r11
-  orq $0x200, %r11                 /* IF; never IOPL */
-  sysretq
+  FAST_SUCCESS
 map_slow:
   movl $MAP_CALL, %eax
+  jmp fast_call
+
+/* `protect` of one page (prot1, and every trap that unprotects the page
+ * that faulted), as map_fast: RDI = address, RSI = pages, RDX = rights.
+ * Only a present page whose frame the caller owns; more pages, a grant
+ * (whose rights bound the new ones), a kernel frame or anything refused
+ * goes to the general path, MemoryCalls.protect. The entry is rewritten
+ * from the frame and the rights, as that one writes it, and the page's TLB
+ * entry dropped. */
+protect_fast:
+  btq $47, %rcx
+  jc protect_slow
+  cmpq $1, %rsi
+  jne protect_slow                 /* 0 or many pages */
+  USER_PAGE_AND_RIGHTS protect_slow
+  WALK_TO_LEAF protect_slow
+  movq (%r10), %r8
+  testb $1, %r8b
+  jz protect_slow                  /* not_mapped */
+  shlq $12, %r8
+  shrq $24, %r8                    /* the entry's frame number (bits 12-51) */
+  cmpq $MAX_FRAMES, %r8
+  jae protect_slow
+  movzwl frame_owners(, %r8, 2), %eax
+  cmpq syscall_env_id(%rip), %rax
+  jne protect_slow                 /* not the caller's own: a grant bounds the rights */
+  shlq $12, %r8
+  orq leaf_bits(, %rdx, 8), %r8
+  movq %r8, (%r10)
+  invlpg (%rdi)
+  FAST_SUCCESS
+protect_slow:
+  movl $PROTECT_CALL, %eax
   jmp fast_call
 
 /* pct_call and pct_send: the caller's context goes into its slot, but only
