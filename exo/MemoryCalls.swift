@@ -143,10 +143,12 @@ enum MemoryCalls {
 
   static func unmap(_ env: EnvRef, _ address: UInt64, _ pages: UInt64) throws(CallFailure) {
     let leaves = try mappedPages(env, address, pages)
+    var bindings = bindingsView
+    let owners = Machine.frameOwnerStorage()
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
-      frameBindings.noteUnmapped(frame)
-      if frameTable.owner(of: frame) != .env(env.pointee.id),
+      bindings.noteUnmapped(frame)
+      if !FrameTable.isHeld(frame, by: env.pointee.id, inZeroFilled: owners),
         let grant = grantTable.find(frame: frame, grantee: env.pointee.id)
       {
         grantTable[grant].mappedAt = 0
@@ -163,13 +165,14 @@ enum MemoryCalls {
     // Rights come from the env's authority over each frame, not from the
     // entry it has now: a granted page cannot be raised past its grant, and
     // a page the kernel mapped for it (its own page tables' view) not at all.
-    // The tables are read once, not once a page (a global's read is a copy).
-    let frames = frameTable
-    let grants = grantTable
-    let owner = FrameOwner.env(env.pointee.id)
+    // The owners are read from their storage, not through the global table
+    // (a global's read is a lazy-initialisation check and a copy).
+    let owners = Machine.frameOwnerStorage()
+    let id = env.pointee.id
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
-      if frames.owner(of: frame) == owner { continue }
+      if FrameTable.isHeld(frame, by: id, inZeroFilled: owners) { continue }
+      let grants = grantTable
       guard let grant = grants.find(frame: frame, grantee: env.pointee.id), rights.isSubset(of: grants[grant].rights)
       else { throw CallFailure(.badCapability) }
     }
