@@ -235,11 +235,6 @@ syscall_entry:
   orq $0x200, %r11                 /* IF; never IOPL */
   sysretq
 1:
-  cmpq $MAP_CALL, %rax
-  je map_fast
-  cmpq $PROTECT_CALL, %rax
-  je protect_fast
-fast_call:
   /* The general fast path, for every call that returns to its caller with
    * nothing switched and no upcall (FAST_CALLS): no register frame at all.
    * The Swift handler preserves RBX, RBP and R12-R15 itself (System V), the
@@ -257,6 +252,11 @@ fast_call:
   jnc 2f
   btq $47, %rcx
   jc 2f
+  /* map and protect have their common case in registers alone (below):
+   * one jump through fast_entries after the checks every fast call makes,
+   * so that the calls that switch (pct_*) pay nothing for them. */
+  jmp *fast_entries(, %rax, 8)
+fast_call:                         /* the checks above passed; RAX = the call */
   movq %rsp, syscall_user_rsp(%rip)
   leaq kernel_stack_top(%rip), %rsp
   pushq %rcx                       /* user RIP */
@@ -331,11 +331,11 @@ full_call:
 .endm
 
 /* The end of map_fast and protect_fast: success, value 0, and no kernel
- * address left in a register. */
+ * address left in a register (R8 holds the new leaf entry, which the env
+ * reads through its page-table view anyway; R9 an index of its address). */
 .macro FAST_SUCCESS
   xorl %eax, %eax
   xorl %edx, %edx
-  xorl %r8d, %r8d
   xorl %r10d, %r10d
   andq $USER_FLAGS, %r11
   orq $0x200, %r11                 /* IF; never IOPL */
@@ -356,8 +356,6 @@ full_call:
  * table address comes from an entry the kernel wrote (a frame below 1 GiB,
  * inside the direct map). */
 map_fast:
-  btq $47, %rcx
-  jc map_slow                      /* non-canonical RIP: the full path, IRETQ */
   USER_PAGE_AND_RIGHTS map_slow
   movq %rsi, %r8
   shrq $16, %r8                    /* the capability's frame */
@@ -394,8 +392,6 @@ map_slow:
  * from the frame and the rights, as that one writes it, and the page's TLB
  * entry dropped. */
 protect_fast:
-  btq $47, %rcx
-  jc protect_slow
   cmpq $1, %rsi
   jne protect_slow                 /* 0 or many pages */
   USER_PAGE_AND_RIGHTS protect_slow
@@ -553,6 +549,20 @@ memcmp:
 .p2align 3
 fast_calls:
   .quad FAST_CALLS
+/* Where the general fast path goes, by call number (only FAST_CALLS' get
+ * there): map_fast, protect_fast, or fast_call, which calls exo_fast_call. */
+fast_entries:
+.set number, 0
+.rept 64
+  .if number == MAP_CALL
+  .quad map_fast
+  .elseif number == PROTECT_CALL
+  .quad protect_fast
+  .else
+  .quad fast_call
+  .endif
+  .set number, number + 1
+.endr
 leaf_bits:                        /* map_fast's leaf entry bits, by PageRights */
   .quad LEAF_READ, LEAF_WRITE, LEAF_EXECUTE, LEAF_WRITE_EXECUTE
 upcall_none:
