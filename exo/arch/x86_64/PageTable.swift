@@ -59,10 +59,7 @@ struct AddressSpace {
     table.storeBytes(of: view, toByteOffset: Int(UserSpace.pageTableViewSlot) * 8, as: UInt64.self)
   }
 
-  /// Every load of a user address space into CR3 comes here (UserMode.enter),
-  /// so trap.S's map_fast always walks the tables of the env that called it.
   func activate() {
-    x86_set_space_root(root)
     if x86_read_cr3() & PageTableEntry.addressMask != root { x86_write_cr3(root) }
   }
 

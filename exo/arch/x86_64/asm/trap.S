@@ -307,15 +307,17 @@ full_call:
   ja \slow                         /* a rights bit PageRights does not define */
 .endm
 
-/* The walk from the running env's PML4 (space_root) to the level-1 entry
- * for RDI, each table through the direct map: R10 = the entry's kernel
- * address, RAX = the direct map's base; R9 holds the PML4 index. An entry's
- * address bits OR the direct map's base, then AND off the flags, is the
- * next table's kernel address (frames sit below 1 GiB, so bits 47-63 are
- * the base's). A missing table jumps to \slow. */
+/* The walk from the running env's PML4 (CR3: the calling env's own tables,
+ * by construction) to the level-1 entry for RDI, each table through the
+ * direct map: R10 = the entry's kernel address, RAX = the direct map's
+ * base; R9 holds the PML4 index. An entry's address bits OR the direct
+ * map's base, then AND off the flags, is the next table's kernel address
+ * (frames sit below 1 GiB, so bits 47-63 are the base's). A missing table
+ * jumps to \slow. */
 .macro WALK_TO_LEAF slow
   movabsq $DIRECT_MAP, %rax
-  movq space_root(%rip), %r10
+  movq %cr3, %r10
+  andq $-4096, %r10                /* CR3's flag bits */
   orq %rax, %r10
   .irp shift, 30, 21, 12
   movq (%r10, %r9, 8), %r10        /* the entry covering RDI in this table */
@@ -580,9 +582,6 @@ interrupt_tsc:
   .skip 8
 .globl syscall_env_id
 syscall_env_id:                   /* the running env's id, for the fast path */
-  .skip 8
-.globl space_root
-space_root:                       /* the running env's PML4 (physical), for map_fast */
   .skip 8
 /* The running env's exception upcall (UserMode.swift keeps these current):
  * its shared page through the direct map (0: no handler), the handler's

@@ -83,7 +83,6 @@ static inline void x86_set_upcall(uint64_t shared, uint64_t entry, uint64_t stac
 static inline uint64_t x86_kernel_entry_tsc(void) { extern uint64_t kernel_entry_tsc; return kernel_entry_tsc; }
 static inline uint64_t x86_interrupt_tsc(void) { extern uint64_t interrupt_tsc; return interrupt_tsc; }
 static inline void x86_set_syscall_env_id(uint64_t id) { extern uint64_t syscall_env_id; syscall_env_id = id; }
-static inline void x86_set_space_root(uint64_t root) { extern uint64_t space_root; space_root = root; }
 
 
 X86_SYMBOL(x86_idt_address, idt_table)
