@@ -237,7 +237,9 @@ enum MemoryCalls {
       throw CallFailure(.noSuchEnv)
     }
     let id = EnvID(UInt16(raw))
-    guard envTable[id].pointee.state == .runnable else { throw CallFailure(.noSuchEnv) }
+    // Alive: running, ready, or waiting for an event (which a grant may be).
+    let state = envTable[id].pointee.state
+    guard state == .runnable || state == .blocked else { throw CallFailure(.noSuchEnv) }
     return id
   }
 

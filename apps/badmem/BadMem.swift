@@ -67,6 +67,8 @@ struct BadMem {
 
   static func main() {
     if App.argumentIs("hoard") { hoard() }
+    if App.argumentIs("granter") { granter() }
+    if App.argumentIs("grantee") { grantee() }
     guard let real = try? Exo.frameAlloc(), let other = try? Exo.frameAlloc() else {
       print("frame_alloc failed: is the memory work in the kernel?")
       Exo.exit(1)
