@@ -44,25 +44,29 @@ enum MemoryCalls {
 
   // MARK: mappings
 
-  /// The fault round trip's kernel half, so kept short: the tables are read
-  /// once each (a global's read costs a lazy-initialisation check), the
-  /// caller's own frame is checked first (a grant only when it is not), and
-  /// the walk to the leaf is inline.
+  /// trap.S's map_fast does the common case without Swift and sends
+  /// everything else here, so this says which check failed; `map_batch`
+  /// calls it per entry. Kept short: the tables are reached through their
+  /// storage rather than the globals (no lazy-initialisation check, no
+  /// copy), the caller's own frame is checked first (a grant only when it
+  /// is not), and the walk to the leaf is inline. The checks, the same as
+  /// map_fast's:
+  /// the address (page-aligned, in the user half, not the page-table view),
+  /// the rights' bits, the capability's frame number and generation, its
+  /// owner (or a grant with the rights asked), a page-table frame or a full
+  /// map count, the tables down to the leaf and the leaf not yet present.
   @inline(__always)
   static func map(_ env: EnvRef, _ address: UInt64, _ rawCapability: UInt64, _ rawRights: UInt64) throws(CallFailure) {
     guard UserSpace.isMappable(address) else { throw CallFailure(.badAddress) }
     let rights: PageRights
     do { rights = try PageRights(raw: rawRights) } catch { throw CallFailure(error) }
     let capability = FrameCapability(raw: rawCapability)
-    var bindings = frameBindings
+    var bindings = bindingsView
     guard bindings.isCurrent(capability) else { throw CallFailure(.badCapability) }
     let frame = capability.frame
     var grant: Int? = nil
-    if !frameTable.isHeld(frame, by: env.pointee.id) {
-      guard let index = grantTable.find(frame: frame, grantee: env.pointee.id) else { throw CallFailure(.badCapability) }
-      guard rights.isSubset(of: grantTable[index].rights) else { throw CallFailure(.badCapability) }
-      guard grantTable[index].mappedAt == 0 else { throw CallFailure(.alreadyMapped) }
-      grant = index
+    if !FrameTable.isHeld(frame, by: env.pointee.id, inZeroFilled: Machine.frameOwnerStorage()) {
+      grant = try grantToMap(env, frame, rights)
     }
     guard bindings.canMap(frame) else { throw CallFailure(.frameInUse) }
     let slot = try emptyLeaf(env, address)
@@ -72,19 +76,39 @@ enum MemoryCalls {
     if let grant { grantTable[grant].mappedAt = address }
   }
 
+  /// The kernel's frame bindings without the global: FrameBindings holds
+  /// nothing but pointers to its storage, so a view made on the same
+  /// storage reads and writes the very same table.
+  @inline(__always)
+  private static var bindingsView: FrameBindings {
+    FrameBindings(generations: Machine.frameGenerationStorage(), uses: Machine.frameUseStorage())
+  }
+
+  /// A frame the env does not own may still be mapped through a grant to
+  /// it, with no more than the granted rights, once at a time.
+  @inline(never)
+  private static func grantToMap(_ env: EnvRef, _ frame: Frame, _ rights: PageRights) throws(CallFailure) -> Int {
+    guard let index = grantTable.find(frame: frame, grantee: env.pointee.id) else { throw CallFailure(.badCapability) }
+    guard rights.isSubset(of: grantTable[index].rights) else { throw CallFailure(.badCapability) }
+    guard grantTable[index].mappedAt == 0 else { throw CallFailure(.alreadyMapped) }
+    return index
+  }
+
   /// The not-yet-present leaf entry for `address`, walking down from the
   /// env's root; `needTable` names the level of the first table missing.
   @inline(__always)
   private static func emptyLeaf(_ env: EnvRef, _ address: UInt64) throws(CallFailure) -> UnsafeMutablePointer<UInt64> {
+    // Table addresses come from entries the kernel wrote (a frame's
+    // physical address), so the unchecked arithmetic below cannot wrap.
     var table = env.pointee.space.root
     var shift: UInt64 = 39
     while shift > 12 {
-      let entry = Machine.physical(table + ((address >> shift) & 511) * 8).load(as: UInt64.self)
-      guard entry & PageTableEntry.present != 0 else { throw CallFailure(.needTable, value: (shift - 12) / 9) }
+      let entry = Machine.physicalUnchecked(table &+ ((address &>> shift) & 511) &* 8).load(as: UInt64.self)
+      guard entry & PageTableEntry.present != 0 else { throw CallFailure(.needTable, value: (shift &- 12) / 9) }
       table = entry & PageTableEntry.addressMask
-      shift -= 9
+      shift &-= 9
     }
-    let slot = Machine.physical(table + ((address >> 12) & 511) * 8).assumingMemoryBound(to: UInt64.self)
+    let slot = Machine.physicalUnchecked(table &+ ((address &>> 12) & 511) &* 8).assumingMemoryBound(to: UInt64.self)
     guard slot.pointee & PageTableEntry.present == 0 else { throw CallFailure(.alreadyMapped) }
     return slot
   }
@@ -119,10 +143,12 @@ enum MemoryCalls {
 
   static func unmap(_ env: EnvRef, _ address: UInt64, _ pages: UInt64) throws(CallFailure) {
     let leaves = try mappedPages(env, address, pages)
+    var bindings = bindingsView
+    let owners = Machine.frameOwnerStorage()
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
-      frameBindings.noteUnmapped(frame)
-      if frameTable.owner(of: frame) != .env(env.pointee.id),
+      bindings.noteUnmapped(frame)
+      if !FrameTable.isHeld(frame, by: env.pointee.id, inZeroFilled: owners),
         let grant = grantTable.find(frame: frame, grantee: env.pointee.id)
       {
         grantTable[grant].mappedAt = 0
@@ -139,13 +165,14 @@ enum MemoryCalls {
     // Rights come from the env's authority over each frame, not from the
     // entry it has now: a granted page cannot be raised past its grant, and
     // a page the kernel mapped for it (its own page tables' view) not at all.
-    // The tables are read once, not once a page (a global's read is a copy).
-    let frames = frameTable
-    let grants = grantTable
-    let owner = FrameOwner.env(env.pointee.id)
+    // The owners are read from their storage, not through the global table
+    // (a global's read is a lazy-initialisation check and a copy).
+    let owners = Machine.frameOwnerStorage()
+    let id = env.pointee.id
     for i in 0..<Int(pages) {
       let frame = Frame(number: (leaves[i].pointee & PageTableEntry.addressMask) >> 12)
-      if frames.owner(of: frame) == owner { continue }
+      if FrameTable.isHeld(frame, by: id, inZeroFilled: owners) { continue }
+      let grants = grantTable
       guard let grant = grants.find(frame: frame, grantee: env.pointee.id), rights.isSubset(of: grants[grant].rights)
       else { throw CallFailure(.badCapability) }
     }
@@ -210,7 +237,9 @@ enum MemoryCalls {
       throw CallFailure(.noSuchEnv)
     }
     let id = EnvID(UInt16(raw))
-    guard envTable[id].pointee.state == .runnable else { throw CallFailure(.noSuchEnv) }
+    // Alive: running, ready, or waiting for an event (which a grant may be).
+    let state = envTable[id].pointee.state
+    guard state == .runnable || state == .blocked else { throw CallFailure(.noSuchEnv) }
     return id
   }
 

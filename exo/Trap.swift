@@ -104,7 +104,8 @@ func deliverException(_ env: UnsafeMutablePointer<Env>, vector: UInt64) -> After
   registers.pointee.save(into: shared)
   shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
   registers.pointee.redirect(
-    to: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress)
+    to: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress,
+    vector: vector)
   return .upcall
 }
 
@@ -199,7 +200,8 @@ func upcallMain(_ env: UnsafeMutablePointer<Env>, vector: UInt64) {
   shared.storeBytes(of: 0, toByteOffset: ExceptionSlot.error, as: UInt64.self)
   shared.storeBytes(of: 1, toByteOffset: ExceptionSlot.upcallsDisabled, as: UInt64.self)
   registers.pointee.redirect(
-    to: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress)
+    to: env.pointee.exceptionEntry, stack: env.pointee.exceptionStack, argument: env.pointee.sharedPageAddress,
+    vector: vector)
 }
 
 /// Runs `env`'s current context (`env.registers`) in the current turn.

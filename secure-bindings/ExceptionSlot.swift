@@ -1,9 +1,9 @@
 // The page an env shares with the kernel for exception upcalls: the
 // upcalls-disabled word and the saved state of the faulting code. The
 // kernel writes the trap, RIP, RFLAGS, RSP and the registers it clobbers
-// (RAX, RCX, RDI) through the direct map; the libOS's entry code saves the
-// other registers itself, handles the exception and resumes the faulting
-// code without the kernel.
+// (RAX, RCX, RDI, R11) through the direct map; the libOS's entry code saves
+// what else its handler may clobber, handles the exception and resumes the
+// faulting code without the kernel.
 // libos-posix/arch/x86_64/include/exo_user.h spells the same layout for the
 // assembly; a host test keeps the two equal.
 
@@ -18,7 +18,7 @@ public enum ExceptionSlot {
   public static let rflags = 40
   public static let rsp = 48
   /// RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8 ... R15, eight bytes each. The
-  /// kernel's fast path fills RAX, RCX and RDI; its full path fills all.
+  /// kernel's fast path fills RAX, RCX, RDI and R11; its full path fills all.
   public static let generalRegisters = 56
   public static let generalRegisterCount = 15
   /// Where the libOS's entry code keeps the FP/SSE state (FXSAVE, 512 bytes);
@@ -43,7 +43,7 @@ extension UserSpace {
 
   /// A page-aligned user address where an env may map a page.
   public static func isMappable(_ address: UInt64) -> Bool {
-    address & (pageSize - 1) == 0 && address >= lowest && address < top
-      && !(address >= pageTableView && address < pageTableViewEnd)
+    // One unsigned compare for both bounds, one shift for the view's slot.
+    address & (pageSize - 1) == 0 && address &- lowest < top &- lowest && address >> 39 != pageTableViewSlot
   }
 }

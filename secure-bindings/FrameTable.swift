@@ -226,6 +226,19 @@ public struct FrameTable {
     env.isValid && frame.number < UInt64(owners.count) && code(at: Int(frame.number)) == env.raw
   }
 
+  /// `isHeld` read straight from the owner storage, for the kernel's lean
+  /// `map` path, which has no table value at hand (reading the kernel's
+  /// global table costs a lazy-initialisation check and a copy). Valid only
+  /// for storage that started zero-filled, as .bss does: a slot the table
+  /// has not cleared yet then still reads as unheld (0), which no valid env
+  /// id equals, just as `code(at:)` says.
+  @inline(__always)
+  public static func isHeld(_ frame: Frame, by env: EnvID, inZeroFilled owners: UnsafeMutableBufferPointer<UInt16>)
+    -> Bool
+  {
+    env.isValid && frame.number < UInt64(owners.count) && owners[Int(frame.number)] == env.raw
+  }
+
   /// `.unusable` for a frame past the table.
   public func owner(of frame: Frame) -> FrameOwner {
     guard frame.number < UInt64(owners.count) else { return .unusable }

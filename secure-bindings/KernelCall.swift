@@ -173,7 +173,7 @@ extension KernelCall {
     case .setExceptionHandler:
       return KernelCallSpec(
         name: "set_exception_handler",
-        summary: "Register the caller's exception upcall: on a user-mode exception the kernel writes the trap (vector, error code, CR2), RIP, RFLAGS, RSP and the registers it clobbers (RAX, RCX, RDI) into the shared page, sets its upcalls-disabled word and enters the handler on the given stack with RDI = the shared page and RFLAGS = IF; every other register still holds the interrupted code's value, for the handler's entry to save. An exception while the word is set kills the env. A zero entry removes the handler.",
+        summary: "Register the caller's exception upcall: on a user-mode exception the kernel writes the trap (vector, error code, CR2), RIP, RFLAGS, RSP and the registers it clobbers (RAX, RCX, RDI, R11) into the shared page, sets its upcalls-disabled word and enters the handler on the given stack with RDI = the shared page, RAX = the vector and RFLAGS = IF; every other register still holds the interrupted code's value, for the handler's entry to save what it needs. An exception while the word is set kills the env. A zero entry removes the handler.",
         arguments: [
           KernelCallArgument(name: "entry", meaning: "user address of the handler"),
           KernelCallArgument(name: "stack", meaning: "16-byte-aligned user address, the handler's initial RSP"),

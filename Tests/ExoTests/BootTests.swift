@@ -212,6 +212,23 @@ final class BootTests: XCTestCase {
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
   }
 
+  /// A handler whose resume faults (the thread's stack moved to an unmapped
+  /// page) faults while upcalls are still disabled: the kernel ends that
+  /// env alone, as a fault in the handler, and the others run on.
+  func testAFaultInsideTheResumeKillsOnlyThatEnv() throws {
+    let result = try boot("fault:resume", "hello")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertTrue(
+      result.lines.contains {
+        $0.hasPrefix("[exo] env fault:1 killed: fault in handler: #PF page fault at rip 0x")
+          && $0.contains(", address 0x4fffffffff")
+      }, log)
+    XCTAssertFalse(result.lines.contains { $0.contains("still alive") }, log)
+    XCTAssertTrue(result.lines.contains("[exo] env hello:2 exited: status 0"), log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+
   /// Malformed images and boot configurations are refused one by one, with a
   /// reason, and the good app in the same boot still runs.
   func testMalformedModulesAreRefusedAndTheOthersStart() throws {

@@ -215,6 +215,11 @@ final class LibOSTests: XCTestCase {
     XCTAssertEqual(Int(EXO_SLOT_GPR_COUNT), ExceptionSlot.generalRegisterCount)
     XCTAssertEqual(Int(EXO_SLOT_FPU), ExceptionSlot.fpuArea)
     XCTAssertEqual(Int(EXO_SLOT_SIZE), ExceptionSlot.size)
+    // exception.S's handler table: the exception vectors, then 256 - 32
+    // strays, then upcall_full at 0x100 and 0x101.
+    XCTAssertEqual(ExceptionSlot.sliceStart, 256)
+    XCTAssertEqual(EventSlot.delivery, 257)
+    XCTAssertEqual(EXO_UPCALL_VECTORS, 32)
     XCTAssertEqual(GeneralRegister.allCases.count, ExceptionSlot.generalRegisterCount)
     // FXSAVE needs 512 bytes at a 16-byte boundary, after the registers.
     XCTAssertEqual(ExceptionSlot.fpuArea % 16, 0)

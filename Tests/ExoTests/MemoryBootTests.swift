@@ -1,6 +1,7 @@
 // Boot tests of the memory work: demand paging under both replacement
-// policies, the hostile badmem beside hello, unresolved faults reported by
-// the libOS, vmbench's JSON line, and the heap growing onto pages it maps.
+// policies, the hostile badmem beside hello, a read-only grant between two
+// badmem envs, unresolved faults reported by the libOS, vmbench's JSON
+// line, and the heap growing onto pages it maps.
 // Built once, booted under TCG.
 import ExoHost
 import Foundation
@@ -58,6 +59,25 @@ final class MemoryBootTests: XCTestCase {
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
     let atBoot = try XCTUnwrap(result.verdict.framesFreeAtBoot, log)
     XCTAssertEqual(result.verdict.framesFreeAtEnd, atBoot, "frames leaked\n\(log)")
+  }
+
+  /// A frame granted read-only: the grantee (which waits for the
+  /// capability in event_wait while the grant is made) is refused write and
+  /// execute through map and protect, a second mapping and a free, and reads
+  /// the granter's bytes through a read-only mapping; the granter revokes
+  /// and frees it. The kernel's fast paths never take a grant: these are the
+  /// Swift path's checks.
+  func testAReadOnlyGrantIsNeverWritableByTheGrantee() throws {
+    let result = try boot("badmem:granter", "badmem:grantee")
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertFalse(result.lines.contains { $0.contains("WRONG") }, log)
+    XCTAssertTrue(result.lines.contains("[badmem:2] grantee: all 12 grant checks answered correctly"), log)
+    XCTAssertTrue(result.lines.contains("[badmem:1] granter: all 6 grant checks answered correctly"), log)
+    XCTAssertTrue(result.lines.contains("[badmem:2] refused map of a read-only grant writable: bad_capability"), log)
+    XCTAssertTrue(result.lines.contains("[badmem:2] refused protect of the granted page writable: bad_capability"), log)
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
+    XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
   }
 
   func testVMBenchPrintsOneJSONLineWithEveryMetric() throws {

@@ -244,6 +244,84 @@ final class PrivilegedTraceTests: XCTestCase {
     XCTAssertEqual(metrics[0].samples.map(\.instructions), [29, 19])
   }
 
+  // MARK: exception dispatch
+
+  /// A fault at 0x400104, the kernel's stub and fast path, IRETQ to the
+  /// libOS's entry, its call to the handler, the handler; a SYSCALL in
+  /// between is no exception.
+  func testDispatchRunsFromTheFaultingInstructionToTheEntryAndTheHandler() {
+    var map = InstructionMap()
+    map.add(objdump: """
+      0000000000400100 <bench>:
+        400100:      \trdtsc
+        400102:      \tsyscall
+        400104:      \tmovq\t%rax, (%rdi)
+        400107:      \trdtsc
+      0000000000400200 <exo_exception_entry>:
+        400200:      \tmovq\t%rdx, 0x50(%rdi)
+        400204:      \tcallq\t*(%rcx,%rax,8)
+        400207:      \tcallq\t0x400300
+      0000000000400300 <handler>:
+        400300:      \tretq
+      ffffffff80100000 <syscall_entry>:
+      ffffffff80100000:      \tsysretq
+      ffffffff80100100 <exception_common>:
+      ffffffff80100100:      \tpushq\t%rax
+      ffffffff80100101:      \tmovq\t%cr2, %rdi
+      ffffffff80100104:      \tiretq
+      """)
+    XCTAssertEqual(map.handlerCallSites, [0x400204], "only indirect calls inside exo_exception_entry")
+    let pcs: [UInt64] = [
+      0x400100, 0x400102, 0xffff_ffff_8010_0000, 0x400104,  // rdtsc, a SYSCALL and its return: no exception
+      0xffff_ffff_8010_0100, 0xffff_ffff_8010_0101, 0xffff_ffff_8010_0104,  // the fault's kernel visit
+      0x400200, 0x400204, 0x400300, 0x400300,  // the entry, its call, the handler
+      0x400104, 0x400107,  // the faulting instruction again, the end rdtsc
+    ]
+    var scanner = TraceScanner(map: map)
+    scanner.feed(Array(pcs.map(line).joined().utf8))
+    scanner.finish()
+    XCTAssertEqual(scanner.kernelEntries, [4], "SYSCALL's entry is not an exception's")
+    XCTAssertEqual(scanner.handlerCalls, [8])
+    let rdtscs = scanner.points.filter { $0.what == .rdtsc }
+    let sample = TracedSample(from: rdtscs[0], to: rdtscs[1])
+    let returns = scanner.points.filter { $0.what == .returnToUser }.map(\.position)
+    let found = ExceptionDispatch.first(
+      in: sample, kernelEntries: scanner.kernelEntries, returns: returns, handlerCalls: scanner.handlerCalls)
+    // The fault (3), the kernel's 3: the entry is the 5th instruction on.
+    XCTAssertEqual(found, ExceptionDispatch(toEntry: 4, toHandler: 6))
+    let quiet = TracedSample(from: rdtscs[0], to: scanner.points.first { $0.what == .returnToUser }!)
+    XCTAssertNil(
+      ExceptionDispatch.first(
+        in: quiet, kernelEntries: scanner.kernelEntries, returns: returns, handlerCalls: scanner.handlerCalls))
+  }
+
+  func testARetractedKernelEntryIsForgotten() {
+    var map = InstructionMap()
+    map.add(objdump: "0000000000400100 <bench>:\n  400100:      \tnop\nffffffff80100100 <exception_common>:\nffffffff80100100:      \tpushq\t%rax\n")
+    var scanner = TraceScanner(map: map)
+    let text = line(0x400100) + line(0xffff_ffff_8010_0100)
+      + "Stopped execution of TB chain before 0x7f4f48000100 [ffffffff80100100] \n" + line(0x400100)
+    scanner.feed(Array(text.utf8))
+    XCTAssertEqual(scanner.kernelEntries, [])
+    XCTAssertEqual(scanner.position, 2)
+  }
+
+  func testTheReportGivesTheDispatchOfMetricsThatTakeAnException() throws {
+    let line = try XCTUnwrap(
+      BenchLine(
+        json: #"{"bench": "vmbench", "accel": "icount", "unit": "instructions", "results": {"upcall": {"median": 80, "p99": 80}}}"#
+      ))
+    let loop: [(TracePoint.What, UInt64)] = [(.rdtsc, 0x20), (.rdtsc, 0x24), (.rdtsc, 0x20), (.rdtsc, 0x24)]
+    let metrics = PrivilegedIntervals.metrics(points: points([(.mark, 1)] + loop + [(.mark, 1)], gap: 81), names: ["upcall"])
+    let run = PrivilegedRun(
+      bench: "vmbench", line: line, metrics: metrics, qemu: "qemu", traceLines: 9, seconds: 1,
+      dispatch: ["upcall": ExceptionDispatch(toEntry: 32, toHandler: 47)])
+    XCTAssertEqual(PrivilegedReport.dispatchLines(run).last, "| `upcall` | 32 | 47 |")
+    let json = PrivilegedReport.jsonLine(run)
+    XCTAssertTrue(json.contains("\"dispatch_to_entry\": 32, \"dispatch_to_handler\": 47"), json)
+    XCTAssertTrue(PrivilegedReport.paper([run], date: Date()).contains("| `upcall` | 32 | 47 |"))
+  }
+
   func testAMetricWithNoSamplesInTheTraceSaysSo() {
     let metrics = PrivilegedIntervals.metrics(
       points: points([(.mark, 1), (.rdtsc, 0x20), (.mark, 1)]), names: ["dirty", "missing"])

@@ -67,6 +67,8 @@ struct BadMem {
 
   static func main() {
     if App.argumentIs("hoard") { hoard() }
+    if App.argumentIs("granter") { granter() }
+    if App.argumentIs("grantee") { grantee() }
     guard let real = try? Exo.frameAlloc(), let other = try? Exo.frameAlloc() else {
       print("frame_alloc failed: is the memory work in the kernel?")
       Exo.exit(1)
@@ -83,6 +85,7 @@ struct BadMem {
     pageTableFrames()
     badAddresses(real)
     framesInUse(real, other)
+    fastMapEdges(other)
     badRightsAndLevels(other)
     unmappedPages()
     batches(other)
@@ -182,6 +185,66 @@ struct BadMem {
     expect("unmap in the kernel half", call(.unmap, 0xffff_ffff_8000_0000, 1), .badAddress)
     expect("protect in the kernel half", call(.protect, 0xffff_ffff_8000_0000, 1, 1), .badAddress)
     expect("unmap wrapping past the top", call(.unmap, UserSpace.top - page, 2), .badAddress)
+  }
+
+  /// The edges of the kernel's map fast path (trap.S's map_fast), which
+  /// must accept only what the Swift path would and leave every refusal to
+  /// it: the frame table's ends, the user half's ends, the page-table
+  /// view's ends, and the leaf bits it writes for each of the four rights.
+  static func fastMapEdges(_ other: FrameCapability) {
+    let pastTable = FrameCapability(frame: Frame(number: 262_144), generation: 0)
+    let lastInTable = FrameCapability(frame: Frame(number: 262_143), generation: 0)
+    expect("map of the first frame past the frame table", call(.map, target, pastTable.raw, 1), .badCapability)
+    expect("map of the table's last frame, never handed out", call(.map, target, lastInTable.raw, 1), .badCapability)
+    expect("map with the capability's generation bits in the frame", call(.map, target, other.raw | 1 << 63, 1), .badCapability)
+    expect("map just below UserSpace.lowest", call(.map, UserSpace.lowest - page, other.raw, 1), .badAddress)
+    expect("map non-canonical with bit 47 clear", call(.map, 0xffff_0000_0000_0000, other.raw, 1), .badAddress)
+    expect("map at the last page of the view", call(.map, UserSpace.pageTableViewEnd - page, other.raw, 1), .badAddress)
+    // The stack's tables cover the user half's last page.
+    expectSuccess("map at the last user page", call(.map, UserSpace.top - page, other.raw, 1))
+    expectSuccess("unmap of the last user page", call(.unmap, UserSpace.top - page, 1))
+    expect("map just past the view (no tables there)", call(.map, UserSpace.pageTableViewEnd, other.raw, 1), .needTable)
+    // protect_fast takes one page of the caller's own; the kernel's time
+    // page, mapped read-only into every env, must stay read-only.
+    expect("protect of the kernel's time page writable", call(.protect, TimePage.address, 1, 1), .badCapability)
+    check("the time page is still read-only",
+      exo_load64(PageTableView.entryAddress(of: TimePage.address, level: 1)) & PageTableView.writable == 0)
+    expect("protect of a page with no table", call(.protect, 0x3600_0000_0000, 1, 1), .notMapped)
+    expect("protect unaligned", call(.protect, scratch + 8, 1, 1), .badAddress)
+    expect("protect non-canonical", call(.protect, 0x0000_8000_0000_0000, 1, 1), .badAddress)
+    expect("protect with rights bit 63", call(.protect, scratch, 1, 1 << 63), .badArgument)
+    let bits = PageTableView.present | PageTableView.user | PageTableView.writable | PageTableView.noExecute
+    let wanted: [(StaticString, UInt64, UInt64)] = [
+      ("read-only", 0, PageTableView.present | PageTableView.user | PageTableView.noExecute),
+      ("writable", 1, PageTableView.present | PageTableView.user | PageTableView.writable | PageTableView.noExecute),
+      ("executable", 2, PageTableView.present | PageTableView.user),
+      ("writable and executable", 3, PageTableView.present | PageTableView.user | PageTableView.writable),
+    ]
+    for (name, rights, entry) in wanted {
+      let r = call(.map, target, other.raw, rights)
+      let pte = exo_load64(PageTableView.entryAddress(of: target, level: 1))
+      checked += 1
+      if r.status == 0 && pte & bits == entry && PageTableView.frameNumber(ofEntry: pte) == other.frame.number {
+        print("holds: map \(name.description): the leaf has those rights and that frame")
+      } else {
+        mismatches += 1
+        print("WRONG \(name.description) map: status \(r.status), entry \(pte)")
+      }
+      // protect_fast rewrites the leaf the same way, from any rights to these.
+      let p = call(.protect, target, 1, rights ^ 1)
+      let q = call(.protect, target, 1, rights)
+      let again = exo_load64(PageTableView.entryAddress(of: target, level: 1))
+      checked += 1
+      if p.status == 0 && q.status == 0 && again & bits == entry
+        && PageTableView.frameNumber(ofEntry: again) == other.frame.number
+      {
+        print("holds: protect \(name.description): the same leaf")
+      } else {
+        mismatches += 1
+        print("WRONG \(name.description) protect: status \(p.status) \(q.status), entry \(again)")
+      }
+      if r.status == 0 { _ = call(.unmap, target, 1) }
+    }
   }
 
   static func framesInUse(_ real: FrameCapability, _ other: FrameCapability) {

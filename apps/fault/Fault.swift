@@ -6,6 +6,9 @@ import UserArch
 
 @main
 struct Fault {
+  /// Nothing is ever mapped here.
+  static let unmappedStack: UInt64 = 0x5000_0000_0000
+
   static func main() {
     if App.argumentIs("handled") {
       // The libOS's own handler takes the #UD and steps over the ud2: the
@@ -23,6 +26,23 @@ struct Fault {
       exo_try_ud2()
       print("handled #UD at user level \(Exceptions.count) time(s) and resumed")
       Exo.exit(0)
+    } else if App.argumentIs("resume") {
+      // A handler that points the thread's stack at an unmapped page: the
+      // libOS's resume writes its frame there while upcalls are still
+      // disabled, so that fault is a fault in the handler, and the kernel
+      // must end this env alone.
+      do throws(ExoError) {
+        try Exceptions.install { state in
+          state.rip += 2
+          state.rsp = unmappedStack
+          return true
+        }
+      } catch {
+        print("could not install a handler: error \(error.rawValue)")
+        Exo.exit(2)
+      }
+      print("executing ud2; the handler resumes on an unmapped stack")
+      exo_try_ud2()
     } else if App.argumentIs("ud") {
       print("executing ud2")
       exo_try_ud2()

@@ -20,12 +20,11 @@ struct VMBench {
   static let runs = Benchmark.runs(200, tracing: 50)  // the fault benchmarks need 50 (one batch)
   static let longRuns = Benchmark.runs(40, tracing: 5)
 
-  enum Mode { case none, skip, unprotect, appel1, fault, faultMap }
-  @exclusivity(unchecked) nonisolated(unsafe) static var mode = Mode.none
   @exclusivity(unchecked) nonisolated(unsafe) static var unprotected: UInt64 = 0
   @exclusivity(unchecked) nonisolated(unsafe) static var faultFrames: [FrameCapability] = []
-  /// Frames the libOS took ahead of the faults (`fault_map`), and the next to use.
-  @exclusivity(unchecked) nonisolated(unsafe) static var pool: [FrameCapability] = []
+  /// Frames the libOS took ahead of the faults (`fault_map`), and the next to
+  /// use (nil until that benchmark runs: a constant needs no lazy set-up).
+  @exclusivity(unchecked) nonisolated(unsafe) static var pool: UnsafeMutableBufferPointer<FrameCapability>? = nil
   @exclusivity(unchecked) nonisolated(unsafe) static var poolNext = 0
   @exclusivity(unchecked) nonisolated(unsafe) static var handlerError: ExoError? = nil
   nonisolated(unsafe) static var random: UInt64 = 0x9e37_79b9_7f4a_7c15
@@ -40,7 +39,7 @@ struct VMBench {
   }
 
   static func run() throws(ExoError) {
-    try Exceptions.install(handle)
+    try Exceptions.install { _ in false }  // each benchmark installs its own handler for its vector
     let kernel = ExoPageKernel()
     for i in 0..<benchPages {
       let address = bench + UInt64(i) * page
@@ -51,7 +50,7 @@ struct VMBench {
 
     var results: [(StaticString, (median: UInt64, p99: UInt64))] = []
     results.append(("null_call", Benchmark.nullCall(runs: runs)))
-    results.append(("upcall", upcall()))
+    results.append(("upcall", try upcall()))
     results.append(("dirty", try dirty()))
     results.append(("prot1", try prot1()))
     results.append(("prot100", try prot100()))
@@ -71,38 +70,70 @@ struct VMBench {
     Benchmark.report("vmbench", results)
   }
 
-  // MARK: the handler
+  // MARK: the handlers
 
-  /// Resolves the faults each benchmark provokes; anything else is a bug.
-  static func handle(_ state: ExceptionState) -> Bool {
-    if mode == .skip && state.vector == 6 {
-      state.rip += 2  // past the ud2
-      return true
+  // Each benchmark installs the handler for the one vector it provokes
+  // (Exceptions.install(vector:)): exception.S calls it straight with the
+  // shared page; anything else it does not resolve is a bug.
+  static let invalidOpcode: UInt64 = 6
+  static let pageFault: UInt64 = 14
+
+  /// The bare upcall: step over the ud2.
+  static let stepOver: Exceptions.DirectHandler = { page in
+    ExceptionState(page: page.unsafelyUnwrapped).rip += 2
+    return true
+  }
+
+  /// `trap`, `appel2`: unprotect the faulting page.
+  static let unprotect: Exceptions.DirectHandler = { page in
+    guard let fault = ExceptionState(page: page.unsafelyUnwrapped).pageFault else { return false }
+    return resolved { () throws(ExoError) in try Exo.protect(fault.page, pages: 1, .write) }
+  }
+
+  /// `appel1`: protect the page unprotected last, unprotect the faulting one.
+  static let swapProtection: Exceptions.DirectHandler = { page in
+    guard let fault = ExceptionState(page: page.unsafelyUnwrapped).pageFault else { return false }
+    return resolved { () throws(ExoError) in
+      try Exo.protect(unprotected, pages: 1, .readOnly)
+      try Exo.protect(fault.page, pages: 1, .write)
+      unprotected = fault.page
     }
-    guard let fault = state.pageFault else { return false }
+  }
+
+  /// `fault`: take a frame (zeroed by the kernel) and map it.
+  static let allocateAndMap: Exceptions.DirectHandler = { page in
+    guard let fault = ExceptionState(page: page.unsafelyUnwrapped).pageFault else { return false }
+    return resolved { () throws(ExoError) in
+      let frame = try Exo.frameAlloc()
+      try ExoPageKernel().mapSupplyingTables(fault.page, frame, .write)
+      faultFrames.append(frame)
+    }
+  }
+
+  /// `fault_map`: the next frame from the pool; the tables exist, so one
+  /// `map` does it (a missing table would be supplied, and counted in).
+  static let mapFromPool: Exceptions.DirectHandler = { page in
+    let state = ExceptionState(page: page.unsafelyUnwrapped)
+    guard state.vector == pageFault, let pool, poolNext < pool.count else { return false }
+    let frame = pool[poolNext]
+    poolNext &+= 1
+    return Exo.mapOutcome(state.faultAddress & ~(UserSpace.pageSize - 1), frame, .write) == .mapped || mapSupplyingTables()
+  }
+
+  /// The pool's last frame at the fault's page, its tables supplied first.
+  @inline(never)
+  static func mapSupplyingTables() -> Bool {
+    let state = ExceptionState(page: UnsafeMutableRawPointer(bitPattern: UInt(Exceptions.sharedPage)).unsafelyUnwrapped)
+    guard let fault = state.pageFault, let pool else { return false }
+    return resolved { () throws(ExoError) in
+      try ExoPageKernel().mapSupplyingTables(fault.page, pool[poolNext - 1], .write)
+    }
+  }
+
+  /// Runs a handler's kernel calls; a failure is kept for `run` to report.
+  static func resolved(_ body: () throws(ExoError) -> Void) -> Bool {
     do throws(ExoError) {
-      switch mode {
-      case .none, .skip:
-        return false
-      case .unprotect:
-        try Exo.protect(fault.page, pages: 1, .write)
-      case .appel1:
-        // Protect the page unprotected last, unprotect the faulting one.
-        try Exo.protect(unprotected, pages: 1, .readOnly)
-        try Exo.protect(fault.page, pages: 1, .write)
-        unprotected = fault.page
-      case .fault:
-        let frame = try Exo.frameAlloc()
-        try ExoPageKernel().mapSupplyingTables(fault.page, frame, .write)
-        faultFrames.append(frame)
-      case .faultMap:
-        // The frame comes from the pool; the tables exist, so one `map` does it.
-        let frame = pool[poolNext]
-        poolNext += 1
-        if Exo.mapOutcome(fault.page, frame, .write) != .mapped {
-          try ExoPageKernel().mapSupplyingTables(fault.page, frame, .write)
-        }
-      }
+      try body()
       return true
     } catch {
       handlerError = error
@@ -113,16 +144,16 @@ struct VMBench {
   // MARK: the benchmarks
 
   /// The exception path alone: a #UD, the handler steps over it, resume.
-  static func upcall() -> (median: UInt64, p99: UInt64) {
+  static func upcall() throws(ExoError) -> (median: UInt64, p99: UInt64) {
     var s = Samples(capacity: runs)
-    mode = .skip
+    try Exceptions.install(vector: invalidOpcode, stepOver)
     for _ in 0..<runs {
       let t0 = exo_rdtsc()
       exo_try_ud2()
       let t1 = exo_rdtsc()
       s.add(t0, t1)
     }
-    mode = .none
+    Exceptions.removeDirect(vector: invalidOpcode)
     return s.summary()
   }
 
@@ -182,7 +213,7 @@ struct VMBench {
   /// A write to a read-only page; the handler unprotects it; the write retries.
   static func trap() throws(ExoError) -> (median: UInt64, p99: UInt64) {
     var s = Samples(capacity: runs)
-    mode = .unprotect
+    try Exceptions.install(vector: pageFault, unprotect)
     for i in 0..<runs {
       let address = bench + UInt64(i % benchPages) * page
       try Exo.protect(address, pages: 1, .readOnly)
@@ -191,7 +222,7 @@ struct VMBench {
       let t1 = exo_rdtsc()
       s.add(t0, t1)
     }
-    mode = .none
+    Exceptions.removeDirect(vector: pageFault)
     return s.summary()
   }
 
@@ -201,7 +232,7 @@ struct VMBench {
     var s = Samples(capacity: runs)
     try Exo.protect(bench + page, pages: UInt64(benchPages - 1), .readOnly)
     unprotected = bench
-    mode = .appel1
+    try Exceptions.install(vector: pageFault, swapProtection)
     for i in 0..<runs {
       var address = bench + (next() % UInt64(benchPages)) * page
       if address == unprotected { address = bench + ((address - bench) / page + 1) % UInt64(benchPages) * page }
@@ -210,7 +241,7 @@ struct VMBench {
       let t1 = exo_rdtsc()
       s.add(t0, t1)
     }
-    mode = .none
+    Exceptions.removeDirect(vector: pageFault)
     try Exo.protect(bench, pages: UInt64(benchPages), .write)
     return s.summary()
   }
@@ -220,7 +251,7 @@ struct VMBench {
   static func appel2() throws(ExoError) -> (median: UInt64, p99: UInt64) {
     var s = Samples(capacity: longRuns)
     var order = Array(0..<benchPages)
-    mode = .unprotect
+    try Exceptions.install(vector: pageFault, unprotect)
     for _ in 0..<longRuns {
       for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
       let t0 = exo_rdtsc()
@@ -230,7 +261,7 @@ struct VMBench {
       let total = t1 &- t0
       s.add(value: (total > Samples.overhead ? total - Samples.overhead : 0) / UInt64(benchPages))
     }
-    mode = .none
+    Exceptions.removeDirect(vector: pageFault)
     return s.summary()
   }
 
@@ -240,14 +271,14 @@ struct VMBench {
     let batch = 50
     faultFrames.reserveCapacity(batch)
     try prime(faultArea)
-    mode = .fault
+    try Exceptions.install(vector: pageFault, allocateAndMap)
     for round in 0..<(runs / batch) {
       touchFaultArea(pages: batch, round: round, into: &s)
       try Exo.unmap(faultArea, pages: UInt64(batch))
       for frame in faultFrames { try Exo.frameFree(frame) }
       faultFrames.removeAll(keepingCapacity: true)
     }
-    mode = .none
+    Exceptions.removeDirect(vector: pageFault)
     return s.summary()
   }
 
@@ -269,15 +300,18 @@ struct VMBench {
     var s = Samples(capacity: runs)
     let batch = 50
     try prime(faultArea)
+    let frames = UnsafeMutableBufferPointer<FrameCapability>.allocate(capacity: batch)
+    defer { frames.deallocate() }
     for round in 0..<(runs / batch) {
-      pool.removeAll(keepingCapacity: true)
-      for _ in 0..<batch { pool.append(try Exo.frameAlloc()) }
+      for i in 0..<batch { frames.initializeElement(at: i, to: try Exo.frameAlloc()) }
+      pool = frames
       poolNext = 0
-      mode = .faultMap
+      try Exceptions.install(vector: pageFault, mapFromPool)
       touchFaultArea(pages: batch, round: round, into: &s)
-      mode = .none
+      Exceptions.removeDirect(vector: pageFault)
+      pool = nil
       try Exo.unmap(faultArea, pages: UInt64(batch))
-      for frame in pool { try Exo.frameFree(frame) }
+      for frame in frames { try Exo.frameFree(frame) }
     }
     return s.summary()
   }

@@ -27,7 +27,8 @@ public enum Exceptions {
   /// Slice-start upcalls received (vector `ExceptionSlot.sliceStart`).
   @exclusivity(unchecked) nonisolated(unsafe) public internal(set) static var sliceStarts: UInt64 = 0
   nonisolated(unsafe) public internal(set) static var isRegistered = false
-  @exclusivity(unchecked) nonisolated(unsafe) public internal(set) static var count: UInt64 = 0
+  /// Exceptions handled at user level so far (exception.S counts them).
+  public static var count: UInt64 { exo_exception_count_read() }
 
   /// Makes `handler` the one that sees every exception; registers the upcall
   /// with the kernel the first time (one frame for the shared page, plus the
@@ -42,9 +43,30 @@ public enum Exceptions {
       try? Exo.frameFree(frame)
       throw error
     }
+    exo_exception_page_set(sharedPage)
     try Exo.setExceptionHandler(
       entry: exo_exception_entry_address(), stack: exo_exception_stack_top(), shared: sharedPage)
     isRegistered = true
+  }
+
+  /// A handler exception.S calls straight for one vector (below 32), with
+  /// the shared page: no closure, no dispatcher between the upcall and the
+  /// handler. It returns true when it resolved the exception (wrap the page
+  /// in `ExceptionState` to read and change the slot); false ends the app
+  /// as an unresolved exception does. Registers the upcall like `install`
+  /// (with `fallback` for every other vector, if nothing was installed).
+  public typealias DirectHandler = @convention(c) (UnsafeMutableRawPointer?) -> Bool
+
+  public static func install(vector: UInt64, _ handler: DirectHandler) throws(ExoError) {
+    guard vector < UInt64(EXO_UPCALL_VECTORS) else { throw .badArgument }
+    if !isRegistered { try install { _ in false } }
+    exo_exception_handler_set(vector, handler)
+  }
+
+  /// `vector` goes back to the closure `install` registered.
+  public static func removeDirect(vector: UInt64) {
+    guard vector < UInt64(EXO_UPCALL_VECTORS) else { return }
+    exo_exception_handler_set(vector, nil)
   }
 
   /// Asks the kernel to upcall at the start of each of this env's slices too.
@@ -72,21 +94,37 @@ public enum Exceptions {
   static func hex(_ value: UInt64) -> String { String(value, radix: 16) }
 }
 
-/// exception.S calls this with the shared page; it returns only if the
-/// exception was resolved, and exception.S then resumes the thread.
+/// exception.S calls this for an exception (vector < 32) unless the app
+/// installed a direct handler for the vector, with the shared page; true
+/// when the app's closure resolved it, and exception.S then resumes the
+/// thread. The slot holds RAX, RCX, RDX, RSI, RDI, R8-R11, RIP, RFLAGS and
+/// RSP (what a handler may read and change); RBX, RBP and R12-R15 are not
+/// saved for an exception: they are still in the registers, kept by the
+/// handler's Swift code, and come back as they were.
 @_cdecl("exo_exception_dispatch")
-func exceptionDispatch(_ page: UnsafeMutableRawPointer) {
+func exceptionDispatch(_ page: UnsafeMutableRawPointer) -> Bool {
+  guard let handler = Exceptions.handler else { return false }
+  return handler(ExceptionState(page: page))
+}
+
+/// exception.S calls this when a vector's handler did not resolve it.
+@_cdecl("exo_exception_unresolved")
+func exceptionUnresolved(_ page: UnsafeMutableRawPointer) -> Never {
+  Exceptions.unresolved(ExceptionState(page: page))
+}
+
+/// exception.S calls this for the other upcalls (a slice start, an event
+/// delivery), with every register saved in the slot; a handler may change
+/// any of them, or switch threads and never return.
+@_cdecl("exo_upcall_dispatch")
+func upcallDispatch(_ page: UnsafeMutableRawPointer) {
   let state = ExceptionState(page: page)
   if state.vector == ExceptionSlot.sliceStart {
     Exceptions.sliceStarts &+= 1
     Exceptions.sliceHandler?(state)
-    return
-  }
-  if state.vector == EventSlot.delivery {
+  } else if state.vector == EventSlot.delivery {
     Exceptions.eventHandler?(state)
-    return
+  } else {
+    Exceptions.unresolved(state)
   }
-  Exceptions.count &+= 1
-  if let handler = Exceptions.handler, handler(state) { return }
-  Exceptions.unresolved(state)
 }

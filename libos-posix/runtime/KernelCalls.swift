@@ -21,10 +21,11 @@ public enum Exo {
     return r.value
   }
 
-  /// The call's (status, value) pair, for calls whose result matters on error too.
+  /// The call's (status, value) pair, for calls whose result matters on
+  /// error too; these read no argument past the third (exo_syscall3).
   @inline(__always)
   static func outcome(_ call: KernelCall, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> (UInt64, UInt64) {
-    let r = exo_syscall(call.rawValue, a0, a1, a2, 0, 0, 0)
+    let r = exo_syscall3(call.rawValue, a0, a1, a2)
     return (r.status, r.value)
   }
 

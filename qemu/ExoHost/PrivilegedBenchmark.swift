@@ -45,14 +45,20 @@ public struct PrivilegedRun: Sendable {
   public let qemu: String
   public let traceLines: UInt64
   public let seconds: Double
+  /// Per metric whose median sample upcalls an exception handler.
+  public let dispatch: [String: ExceptionDispatch]
 
-  public init(bench: String, line: BenchLine, metrics: [TracedMetric], qemu: String, traceLines: UInt64, seconds: Double) {
+  public init(
+    bench: String, line: BenchLine, metrics: [TracedMetric], qemu: String, traceLines: UInt64, seconds: Double,
+    dispatch: [String: ExceptionDispatch] = [:]
+  ) {
     self.bench = bench
     self.line = line
     self.metrics = metrics
     self.qemu = qemu
     self.traceLines = traceLines
     self.seconds = seconds
+    self.dispatch = dispatch
   }
 }
 
@@ -171,12 +177,23 @@ public enum PrivilegedBenchmark {
     try scan(log, into: &scanner)
     if !keepTrace { try? FileManager.default.removeItem(at: log) }
     let metrics = PrivilegedIntervals.metrics(points: scanner.points, names: line.metrics.map(\.name))
+    let returns = scanner.points.filter { $0.what == .returnToUser }.map(\.position)
+    var dispatch: [String: ExceptionDispatch] = [:]
+    for metric in metrics {
+      guard let sample = metric.median,
+        let found = ExceptionDispatch.first(
+          in: sample, kernelEntries: scanner.kernelEntries, returns: returns, handlerCalls: scanner.handlerCalls),
+        found.toHandler != nil
+      else { continue }
+      dispatch[metric.name] = found
+    }
     let seconds = BootBenchmark.milliseconds(clock.now - start) / 1000
     progress(
       "exo: bench privileged: \(bench): \(scanner.position) instructions traced, \(scanner.unknown) outside the ELFs, "
         + "\(scanner.malformed) unreadable lines, \(scanner.retracted) logged but not run (\(String(format: "%.0f", seconds)) s)")
     return PrivilegedRun(
-      bench: bench, line: line, metrics: metrics, qemu: commandLine, traceLines: scanner.position, seconds: seconds)
+      bench: bench, line: line, metrics: metrics, qemu: commandLine, traceLines: scanner.position, seconds: seconds,
+      dispatch: dispatch)
   }
 
   /// Only the kernel's boot stub, the app slots and the kernel half are

@@ -11,8 +11,13 @@ public struct TracedSample: Sendable, Equatable {
   /// Per kind, like `InstructionKind.allCases`, the end `rdtsc` itself not included.
   public let counts: [UInt64]
   public let unknown: UInt64
+  /// The trace positions of the two `rdtsc`s.
+  public let start: UInt64
+  public let end: UInt64
 
   public init(from start: TracePoint, to end: TracePoint) {
+    self.start = start.position
+    self.end = end.position
     instructions = end.position &- start.position &- 1
     // The start's own rdtsc is in `end.counts` but not in `start.counts`.
     var counts = zip(end.counts, start.counts).map { $0 &- $1 }
@@ -134,5 +139,37 @@ public enum PrivilegedIntervals {
       }
     }
     return samples
+  }
+}
+
+/// Exception dispatch in one sample, counted in the trace [Engler95:
+/// "exception dispatch in 18 instructions"]: from the instruction that
+/// faulted (counted once, as icount counts it) to the first instruction of
+/// the upcall's target (not counted).
+public struct ExceptionDispatch: Sendable, Equatable {
+  /// To the first instruction of the env's registered entry: the kernel's part.
+  public let toEntry: UInt64
+  /// To the first instruction of the vector's handler in the app, past the
+  /// libOS's entry; nil when the trace shows no handler call.
+  public let toHandler: UInt64?
+
+  public init(toEntry: UInt64, toHandler: UInt64?) {
+    self.toEntry = toEntry
+    self.toHandler = toHandler
+  }
+
+  /// The first exception in `sample`: the first kernel entry inside it that
+  /// is not a SYSCALL, the return to user that follows, and the handler call
+  /// after that. Positions come from `TraceScanner`; nil when the sample has
+  /// no exception.
+  public static func first(
+    in sample: TracedSample, kernelEntries: [UInt64], returns: [UInt64], handlerCalls: [UInt64]
+  ) -> ExceptionDispatch? {
+    guard let entry = kernelEntries.first(where: { $0 > sample.start && $0 < sample.end }), entry > 0,
+      let back = returns.first(where: { $0 > entry && $0 < sample.end })
+    else { return nil }
+    let faulted = entry - 1
+    let call = handlerCalls.first { $0 > back && $0 < sample.end }
+    return ExceptionDispatch(toEntry: back + 1 - faulted, toHandler: call.map { $0 + 1 - faulted })
   }
 }

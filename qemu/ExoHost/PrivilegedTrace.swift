@@ -75,6 +75,10 @@ public struct InstructionMap: Sendable {
   /// text that names it: add the benchmark's own image first, since every
   /// app links the same runtime.
   public private(set) var symbols: [String: UInt64] = [:]
+  /// The indirect calls in the libOS's exception entry (`exo_exception_entry`):
+  /// the instruction after one is the first of the vector's handler.
+  public private(set) var handlerCallSites: Set<UInt64> = []
+  var currentSymbol = ""
 
   public init() {}
 
@@ -96,6 +100,7 @@ public struct InstructionMap: Sendable {
     if line.hasSuffix(">:"), let open = line.firstIndex(of: "<"), let address = UInt64(line[..<open].trimmingCharacters(in: .whitespaces), radix: 16) {
       let name = line[line.index(after: open)..<line.index(line.endIndex, offsetBy: -2)]
       if symbols[String(name)] == nil { symbols[String(name)] = address }
+      currentSymbol = String(name)
       return
     }
     // `ffffffff80100000: \tmovq %rax, %cr3`
@@ -105,6 +110,9 @@ public struct InstructionMap: Sendable {
     let text = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     guard !text.isEmpty, !text.hasPrefix("<") else { return }
     kinds[address] = .some(InstructionKind.classify(text))
+    if currentSymbol == "exo_exception_entry", text.hasPrefix("call"), text.contains("*") {
+      handlerCallSites.insert(address)
+    }
   }
 }
 
@@ -138,6 +146,14 @@ public struct TraceScanner {
   public let map: InstructionMap
   public let markAddress: UInt64?
   public private(set) var points: [TracePoint] = []
+  /// Positions of the first kernel instruction after a user one, other than
+  /// SYSCALL's entry: an exception or interrupt coming in; the user
+  /// instruction before it is the one that faulted (or was interrupted).
+  public private(set) var kernelEntries: [UInt64] = []
+  /// Positions of the exception entry's call to the vector's handler.
+  public private(set) var handlerCalls: [UInt64] = []
+  let syscallEntry: UInt64?
+  var lastWasUser = false
   public private(set) var position: UInt64 = 0
   public private(set) var unknown: UInt64 = 0
   /// Lines that start like a `Trace` line but do not read as one.
@@ -147,11 +163,12 @@ public struct TraceScanner {
   var counts = [UInt64](repeating: 0, count: InstructionKind.allCases.count)
   var pending: [UInt8] = []
   /// The last counted line, so that a `Stopped execution` line can take it back.
-  var last: (pc: UInt64, kind: InstructionKind??, points: Int)? = nil
+  var last: (pc: UInt64, kind: InstructionKind??, points: Int, wasUser: Bool, entries: Int, calls: Int)? = nil
 
   public init(map: InstructionMap, markSymbol: String = "exo_bench_trace_mark") {
     self.map = map
     self.markAddress = map.symbol(containing: markSymbol)
+    self.syscallEntry = map.symbols["syscall_entry"]
   }
 
   public mutating func feed(_ chunk: [UInt8]) {
@@ -211,7 +228,11 @@ public struct TraceScanner {
       points.append(TracePoint(what: .mark, pc: pc, position: position, counts: counts, unknown: unknown))
     }
     let kind = map.kinds[pc]
-    last = (pc, kind, points.count)
+    last = (pc, kind, points.count, lastWasUser, kernelEntries.count, handlerCalls.count)
+    let isUser = pc < 0xffff_8000_0000_0000
+    if lastWasUser && !isUser && pc != syscallEntry { kernelEntries.append(position) }
+    if map.handlerCallSites.contains(pc) { handlerCalls.append(position) }
+    lastWasUser = isUser
     switch kind {
     case .none: unknown += 1
     case .some(.none): break
@@ -249,6 +270,9 @@ public struct TraceScanner {
     case .some(.some(let kind)): counts[Self.index(kind)] -= 1
     }
     points.removeSubrange(last.points...)
+    kernelEntries.removeSubrange(last.entries...)
+    handlerCalls.removeSubrange(last.calls...)
+    lastWasUser = last.wasUser
     position -= 1
     retracted += 1
     self.last = nil

@@ -120,6 +120,16 @@ public enum VMBenchReport {
       machine's KVM, a nested software hypervisor that emulates all ring-0 code and exits on every \
       page-table, TLB and `rdtsc` operation: it measures the hypervisor more than the kernel, and is only \
       comparable within one run.
+
+      **What the exo figures cover.** `upcall`: a `ud2`, the kernel's upcall, the libOS's entry, the app's \
+      handler for #UD (it moves RIP past the `ud2`) and the libOS's resume, with no kernel call. `trap`: a \
+      write to a read-only page; the handler `protect`s it writable; the write runs again. `appel1`, \
+      `appel2`: Appel and Li's, the handler `protect`ing (appel1 two pages a fault). `fault`: a write to an \
+      unmapped page; the handler takes a frame (`frame_alloc`, which zeroes it) and `map`s it. `fault_map`: \
+      the same with the frame taken from a pool the libOS filled outside the timed region, so the handler \
+      makes one `map`: the round trip as the 1995 paper counts it (fault, handler, map, resume). `map`: one \
+      `map` call from the app. Each benchmark's handler is installed for its one vector \
+      (`Exceptions.install(vector:)`), which the libOS's exception entry calls straight.
       """
     text += "\n\nLinux figures: "
     text += linux.map { "`\($0.metric)` = \($0.what)" }.joined(separator: "; ")

@@ -18,6 +18,13 @@ enum Machine {
     UnsafeMutableRawPointer(bitPattern: UInt(directMapBase &+ address))!
   }
 
+  /// `physical` without the nil check: for an address the kernel took from
+  /// its own tables (a page-table entry it wrote), never from an env.
+  @inline(__always)
+  static func physicalUnchecked(_ address: UInt64) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(bitPattern: UInt(directMapBase &+ address)).unsafelyUnwrapped
+  }
+
   static func tsc() -> UInt64 { x86_rdtsc() }
   static var kernelEntryTSC: UInt64 { x86_kernel_entry_tsc() }
   /// The TSC when the latest interrupt entered the kernel (trap.S).

@@ -124,10 +124,13 @@ extension UserRegisters {
   /// Sends the env to an upcall entry: only what the upcall needs changes
   /// (RIP, RSP, RDI and RFLAGS with DF clear); the other registers are the
   /// env's own and carry nothing of the kernel's.
-  mutating func redirect(to entry: UInt64, stack: UInt64, argument: UInt64) {
+  /// The upcall's entry state, as trap.S's exception fast path leaves it:
+  /// RDI = the shared page, RAX = the vector the slot holds.
+  mutating func redirect(to entry: UInt64, stack: UInt64, argument: UInt64, vector: UInt64) {
     rip = entry
     rsp = stack
     rdi = argument
+    rax = vector
     rflags = UserMode.interruptFlag
   }
   var isKernelCall: Bool { vector == UserMode.syscallVector }

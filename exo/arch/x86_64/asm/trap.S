@@ -23,6 +23,24 @@
  * timer_cancel. FastPathDriftTests keeps it equal to the test's list of
  * calls that neither switch envs nor upcall their caller. */
 .set FAST_CALLS, 0xc367ff1
+/* `map`'s and `protect`'s own paths (map_fast, protect_fast): KernelCall.map
+ * and .protect, and what they check against:
+ * Limits.maxFrames (storage.S sizes the tables by it), FrameBindings' use
+ * word (bit 31: a page table; the low 16 bits: the map count), the first
+ * mappable address (UserSpace.lowest), the page-table view's PML4 slot
+ * (UserSpace.pageTableViewSlot) and the direct map (Machine.directMapBase). */
+.set MAP_CALL, 6
+.set PROTECT_CALL, 9
+.set MAX_FRAMES, 262144
+.set USER_LOWEST, 0x10000
+.set VIEW_SLOT, 254
+.set DIRECT_MAP, 0xffff800000000000
+/* PageTableEntry.leaf's bits for each PageRights (write 1, execute 2):
+ * present and user, writable with write, no-execute without execute. */
+.set LEAF_READ, 0x8000000000000005
+.set LEAF_WRITE, 0x8000000000000007
+.set LEAF_EXECUTE, 0x5
+.set LEAF_WRITE_EXECUTE, 0x7
 
 .macro SAVE_REGISTERS
   pushq %rax
@@ -100,54 +118,52 @@ vector_stubs:
 /* The exception upcall's fast path [Engler95: exception dispatch in 18
  * instructions]. For an exception in ring 3 whose env has a handler and has
  * upcalls enabled, write what the upcall clobbers into the shared page
- * (trap, CR2, RIP, RFLAGS, RSP, and RAX, RCX, RDI, the registers used
- * here), set the disabled word, and IRETQ to the handler: every other
- * register is still the env's own, and the handler's entry saves it. Any
- * other case takes the full path, with the registers pushed in the same
- * order trap_common pushes them. exo/Trap.swift (deliverException) is the
- * same upcall in Swift; upcall_* below describe the running env. */
+ * (trap, CR2, RIP, RFLAGS, RSP, and RAX, RCX, RDI, R11, the registers used
+ * here and by SYSRET), set the disabled word, and SYSRET to the handler
+ * with RAX = the vector and RDI = the page: every other register is still
+ * the env's own, and the handler's entry saves what it needs. The slot is
+ * filled by pushes: RSP points into the shared page (through the direct
+ * map) and each `pushq off(%rcx)` copies one word of the CPU's frame in one
+ * instruction. IF is clear (an interrupt gate) and NMI, #DF and #MC have
+ * their own stacks (IST), so nothing else pushes there, nor on the user
+ * stack that RSP holds just before SYSRET; the page is pinned while it is
+ * registered, and the entry was checked canonical and in the user half
+ * when it was (SYSRET to a non-canonical RIP faults in ring 0 on Intel).
+ * Any other case takes the full path, with the registers pushed in the
+ * same order trap_common pushes them. exo/Trap.swift (deliverException) is
+ * the same upcall in Swift; upcall_* below describe the running env. */
 exception_common:
   testb $3, 24(%rsp)              /* CS: from ring 0 it is a kernel fault */
   jz trap_common
-  pushq %rax
-  pushq %rcx
+  pushq %rax                      /* trap_common's first register */
   movq upcall_shared(%rip), %rax  /* the shared page through the direct map, or upcall_none */
   cmpq $0, (%rax)
   jne 1f                          /* no handler, or a fault in the handler: the full path kills */
-  testb $0x80, 39(%rsp)
+  testb $0x80, 31(%rsp)
   jnz 1f                          /* RIP in the kernel half: SYSCALL as nested KVM delivers it */
-  /* Offsets: RCX 0, RAX 8, vector 16, error 24, RIP 32, CS 40, RFLAGS 48, RSP 56. */
-  movq 16(%rsp), %rcx
-  movq %rcx, 8(%rax)              /* ExceptionSlot.vector */
-  movq 24(%rsp), %rcx
-  movq %rcx, 16(%rax)             /* error */
-  movq %cr2, %rcx
-  movq %rcx, 24(%rax)             /* faultAddress */
-  movq 32(%rsp), %rcx
-  movq %rcx, 32(%rax)             /* rip */
-  movq 48(%rsp), %rcx
-  movq %rcx, 40(%rax)             /* rflags */
-  movq 56(%rsp), %rcx
-  movq %rcx, 48(%rax)             /* rsp */
-  movq 8(%rsp), %rcx
-  movq %rcx, 56(%rax)             /* RAX, general register 0 */
-  movq (%rsp), %rcx
-  movq %rcx, 72(%rax)             /* RCX, 2 */
+  /* Offsets: RAX 0, vector 8, error 16, RIP 24, CS 32, RFLAGS 40, RSP 48. */
+  movq %rcx, 72(%rax)             /* RCX, general register 2 */
   movq %rdi, 96(%rax)             /* RDI, 5 */
-  movq $1, (%rax)                 /* upcalls disabled */
-  movq upcall_entry(%rip), %rcx
-  movq %rcx, 32(%rsp)
-  movq upcall_stack(%rip), %rcx
-  movq %rcx, 56(%rsp)
-  movq $0x202, 48(%rsp)           /* IF only: DF clear, no IOPL */
+  movq %r11, 136(%rax)            /* R11, 10 */
+  movq %rsp, %rcx                 /* the CPU's frame */
+  leaq 64(%rax), %rsp             /* just above the slot's RAX: the pushes fill it downward */
+  pushq (%rcx)                    /* RAX, general register 0 (56) */
+  pushq 48(%rcx)                  /* rsp (48) */
+  pushq 40(%rcx)                  /* rflags (40) */
+  pushq 24(%rcx)                  /* rip (32) */
+  movq %cr2, %rdi
+  pushq %rdi                      /* faultAddress (24) */
+  pushq 16(%rcx)                  /* error (16) */
+  pushq 8(%rcx)                   /* ExceptionSlot.vector (8) */
+  pushq $1                        /* upcalls disabled (0) */
+  movq 8(%rcx), %rax              /* the vector, for the entry */
+  movq upcall_entry(%rip), %rcx   /* SYSRET's RIP */
+  movl $0x202, %r11d              /* SYSRET's RFLAGS: IF only, DF clear, no IOPL */
+  movq upcall_stack(%rip), %rsp
   movq upcall_argument(%rip), %rdi
-  popq %rcx
-  popq %rax
-  addq $16, %rsp                  /* vector, error code */
-  iretq
+  sysretq
 1:
-  popq %rcx                       /* back into trap_common's order */
-  pushq %rbx
+  pushq %rbx                      /* RAX is in place: the rest of trap_common's order */
   pushq %rcx
   pushq %rdx
   SAVE_REGISTERS_AFTER_RDX
@@ -238,6 +254,11 @@ syscall_entry:
   jnc 2f
   btq $47, %rcx
   jc 2f
+  /* map and protect have their common case in registers alone (below):
+   * one jump through fast_entries after the checks every fast call makes,
+   * so that the calls that switch (pct_*) pay nothing for them. */
+  jmp *fast_entries(, %rax, 8)
+fast_call:                         /* the checks above passed; RAX = the call */
   movq %rsp, syscall_user_rsp(%rip)
   leaq kernel_stack_top(%rip), %rsp
   pushq %rcx                       /* user RIP */
@@ -268,6 +289,135 @@ call_return:                       /* RAX, RDX: the result; the kernel stack: RI
   je pct_send_entry
 full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
+
+/* What map_fast and protect_fast check of RDI (the address) and RDX (the
+ * rights): a page-aligned user address at or above UserSpace.lowest and
+ * outside the page-table view (R9 = its PML4 index), and rights bits
+ * PageRights defines. Clobbers RAX, R8; jumps to \slow on any failure. */
+.macro USER_PAGE_AND_RIGHTS slow
+  testl $0xfff, %edi
+  jnz \slow                        /* not page-aligned */
+  leaq -USER_LOWEST(%rdi), %rax
+  movabsq $(USER_TOP - USER_LOWEST), %r8
+  cmpq %r8, %rax
+  jae \slow                        /* below UserSpace.lowest or past the user half */
+  movq %rdi, %r9
+  shrq $39, %r9                    /* the PML4 index: below 256 in the user half */
+  cmpl $VIEW_SLOT, %r9d
+  je \slow                         /* the page-table view */
+  cmpq $3, %rdx
+  ja \slow                         /* a rights bit PageRights does not define */
+.endm
+
+/* The walk from the running env's PML4 (CR3: the calling env's own tables,
+ * by construction) to the level-1 entry for RDI, each table through the
+ * direct map: R10 = the entry's kernel address, RAX = the direct map's
+ * base; R9 holds the PML4 index. An entry's address bits OR the direct
+ * map's base, then AND off the flags, is the next table's kernel address
+ * (frames sit below 1 GiB, so bits 47-63 are the base's). A missing table
+ * jumps to \slow. */
+.macro WALK_TO_LEAF slow
+  movabsq $DIRECT_MAP, %rax
+  movq %cr3, %r10
+  andq $-4096, %r10                /* CR3's flag bits */
+  orq %rax, %r10
+  .irp shift, 30, 21, 12
+  movq (%r10, %r9, 8), %r10        /* the entry covering RDI in this table */
+  testb $1, %r10b
+  jz \slow
+  orq %rax, %r10
+  andq $-4096, %r10
+  movq %rdi, %r9
+  shrq $\shift, %r9
+  andl $511, %r9d
+  .endr
+  leaq (%r10, %r9, 8), %r10        /* the leaf */
+.endm
+
+/* The end of map_fast and protect_fast: success, value 0, and no kernel
+ * address left in a register (R8 holds the new leaf entry, which the env
+ * reads through its page-table view anyway; R9 an index of its address). */
+.macro FAST_SUCCESS
+  xorl %eax, %eax
+  xorl %edx, %edx
+  xorl %r10d, %r10d
+  andq $USER_FLAGS, %r11
+  orq $0x200, %r11                 /* IF; never IOPL */
+  sysretq
+.endm
+
+/* `map`'s common case, the fault round trip's kernel half, in registers
+ * alone: a caller's own frame (a current capability, neither a page table
+ * nor at its map count's limit) at a page-aligned user address outside the
+ * page-table view whose tables exist and whose leaf is empty. Anything else
+ * (a refusal, a grant, a missing table) goes to the general path, whose
+ * MemoryCalls.map makes the same checks again and says which failed; so
+ * this path only ever accepts what that one would. RDI = address, RSI =
+ * capability, RDX = rights; it reads them and writes none of them before
+ * it may still fall back, and leaves RCX and R11 (the return) alone. No
+ * stack: IF is clear, NMI, #DF and #MC have their own (IST), and no load
+ * here can fault: the frame tables are indexed below MAX_FRAMES, and every
+ * table address comes from an entry the kernel wrote (a frame below 1 GiB,
+ * inside the direct map). */
+map_fast:
+  USER_PAGE_AND_RIGHTS map_slow
+  movq %rsi, %r8
+  shrq $16, %r8                    /* the capability's frame */
+  cmpq $MAX_FRAMES, %r8
+  jae map_slow
+  cmpw %si, frame_generations(, %r8, 2)
+  jne map_slow                     /* a stale generation */
+  movzwl frame_owners(, %r8, 2), %eax
+  cmpq syscall_env_id(%rip), %rax
+  jne map_slow                     /* not the caller's own (a grant: the general path) */
+  movl frame_uses(, %r8, 4), %eax
+  testl %eax, %eax
+  js map_slow                      /* a page-table frame */
+  cmpw $0xffff, %ax
+  je map_slow                      /* mapped as often as the count holds */
+  WALK_TO_LEAF map_slow            /* need_table: the general path names the level */
+  testb $1, (%r10)
+  jnz map_slow                     /* already_mapped */
+  /* Every check passed: act. The leaf was not present, so no TLB holds it. */
+  incl frame_uses(, %r8, 4)        /* FrameBindings.noteMapped */
+  shlq $12, %r8
+  orq leaf_bits(, %rdx, 8), %r8
+  movq %r8, (%r10)
+  FAST_SUCCESS
+map_slow:
+  movl $MAP_CALL, %eax
+  jmp fast_call
+
+/* `protect` of one page (prot1, and every trap that unprotects the page
+ * that faulted), as map_fast: RDI = address, RSI = pages, RDX = rights.
+ * Only a present page whose frame the caller owns; more pages, a grant
+ * (whose rights bound the new ones), a kernel frame or anything refused
+ * goes to the general path, MemoryCalls.protect. The entry is rewritten
+ * from the frame and the rights, as that one writes it, and the page's TLB
+ * entry dropped. */
+protect_fast:
+  cmpq $1, %rsi
+  jne protect_slow                 /* 0 or many pages */
+  USER_PAGE_AND_RIGHTS protect_slow
+  WALK_TO_LEAF protect_slow
+  movq (%r10), %r8
+  testb $1, %r8b
+  jz protect_slow                  /* not_mapped */
+  shlq $12, %r8
+  shrq $24, %r8                    /* the entry's frame number (bits 12-51) */
+  cmpq $MAX_FRAMES, %r8
+  jae protect_slow
+  movzwl frame_owners(, %r8, 2), %eax
+  cmpq syscall_env_id(%rip), %rax
+  jne protect_slow                 /* not the caller's own: a grant bounds the rights */
+  shlq $12, %r8
+  orq leaf_bits(, %rdx, 8), %r8
+  movq %r8, (%r10)
+  invlpg (%rdi)
+  FAST_SUCCESS
+protect_slow:
+  movl $PROTECT_CALL, %eax
+  jmp fast_call
 
 /* The transfers' fast path, wholly in assembly for the common case: a call
  * from a main context to a runnable env that listens, allows the caller and
@@ -589,6 +739,22 @@ memcmp:
 .p2align 3
 fast_calls:
   .quad FAST_CALLS
+/* Where the general fast path goes, by call number (only FAST_CALLS' get
+ * there): map_fast, protect_fast, or fast_call, which calls exo_fast_call. */
+fast_entries:
+.set number, 0
+.rept 64
+  .if number == MAP_CALL
+  .quad map_fast
+  .elseif number == PROTECT_CALL
+  .quad protect_fast
+  .else
+  .quad fast_call
+  .endif
+  .set number, number + 1
+.endr
+leaf_bits:                        /* map_fast's leaf entry bits, by PageRights */
+  .quad LEAF_READ, LEAF_WRITE, LEAF_EXECUTE, LEAF_WRITE_EXECUTE
 upcall_none:
   .quad 1                         /* reads as "upcalls disabled": the full path decides */
 

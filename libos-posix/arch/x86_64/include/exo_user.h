@@ -18,6 +18,10 @@
 #define EXO_SLOT_GPR_COUNT 15
 #define EXO_SLOT_FPU 512 /* FXSAVE area, 16-byte aligned */
 #define EXO_SLOT_SIZE 1024
+/* Vectors below this are exceptions, each with its handler in exception.S's
+ * table; the kernel's other upcalls are a slice start (0x100) and an event
+ * delivery (0x101), made with every register saved in the slot. */
+#define EXO_UPCALL_VECTORS 32
 /* The System V red zone below RSP, which the resume must not touch. */
 #define EXO_RED_ZONE 128
 /* The stack the exception handler runs on (exception.S's .bss). */
@@ -38,6 +42,19 @@ static inline struct exo_call_result exo_syscall(uint64_t number, uint64_t a0, u
                    : "+a"(status), "+d"(value), "+D"(a0), "+S"(a1), "+r"(r10), "+r"(r8), "+r"(r9)
                    :
                    : "rcx", "r11", "memory");
+  struct exo_call_result r = { status, value };
+  return r;
+}
+
+/* A call of at most three arguments whose kernel side reads no more (map,
+ * map_table, map_batch, net_bind): R10, R8 and R9 are left as they are
+ * rather than zeroed, and given up like RCX and R11. */
+static inline struct exo_call_result exo_syscall3(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2) {
+  uint64_t status = number, value = a2;
+  __asm__ volatile("syscall"
+                   : "+a"(status), "+d"(value), "+D"(a0), "+S"(a1)
+                   :
+                   : "rcx", "r11", "r8", "r9", "r10", "memory");
   struct exo_call_result r = { status, value };
   return r;
 }
@@ -76,6 +93,17 @@ static inline uint64_t exo_exception_stack_top(void) {
   extern char exo_exception_stack[];
   return (uint64_t)exo_exception_stack + EXO_EXCEPTION_STACK_SIZE;
 }
+
+/* exception.S's table of handlers, one per exception vector, each called
+ * with the shared page and returning true when it resolved the exception;
+ * exo_exception_dispatch (the app's closure) is the default. */
+typedef _Bool (*exo_exception_handler)(void *page);
+static inline void exo_exception_handler_set(uint64_t vector, exo_exception_handler handler) {
+  extern exo_exception_handler exo_exception_handlers[EXO_UPCALL_VECTORS], exo_exception_default;
+  exo_exception_handlers[vector] = handler ? handler : exo_exception_default;
+}
+static inline void exo_exception_page_set(uint64_t page) { extern uint64_t exo_exception_page; exo_exception_page = page; }
+static inline uint64_t exo_exception_count_read(void) { extern volatile uint64_t exo_exception_count; return exo_exception_count; }
 
 /* A volatile 64-bit load and store: a read of the page-table view, a touch of a page. */
 static inline uint64_t exo_load64(uint64_t address) { return *(volatile uint64_t *)address; }
