@@ -198,6 +198,16 @@ struct BadMem {
     expect("map of the table's last frame, never handed out", call(.map, target, lastInTable.raw, 1), .badCapability)
     expect("map with the capability's generation bits in the frame", call(.map, target, other.raw | 1 << 63, 1), .badCapability)
     expect("map just below UserSpace.lowest", call(.map, UserSpace.lowest - page, other.raw, 1), .badAddress)
+    // map_fast and protect_fast check alignment and both bounds in one
+    // compare of the address less UserSpace.lowest rotated by 12: each edge
+    // where an offset bit could hide a bad page.
+    expect("map unaligned just below UserSpace.lowest", call(.map, UserSpace.lowest - 8, other.raw, 1), .badAddress)
+    expect("map unaligned just above UserSpace.lowest", call(.map, UserSpace.lowest + 8, other.raw, 1), .badAddress)
+    expect("map unaligned in the last user page", call(.map, UserSpace.top - page + 8, other.raw, 1), .badAddress)
+    expect("map with only the page offset's top bit", call(.map, UserSpace.top - page + 0x800, other.raw, 1), .badAddress)
+    expect("map unaligned just past the user half", call(.map, UserSpace.top + 8, other.raw, 1), .badAddress)
+    expect("protect unaligned in the last user page", call(.protect, UserSpace.top - page + 8, 1, 1), .badAddress)
+    expect("protect just below UserSpace.lowest", call(.protect, UserSpace.lowest - page, 1, 1), .badAddress)
     expect("map non-canonical with bit 47 clear", call(.map, 0xffff_0000_0000_0000, other.raw, 1), .badAddress)
     expect("map at the last page of the view", call(.map, UserSpace.pageTableViewEnd - page, other.raw, 1), .badAddress)
     // The stack's tables cover the user half's last page.

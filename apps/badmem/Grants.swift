@@ -12,7 +12,8 @@ extension BadMem {
   static let grantPattern: UInt64 = 0x600d_f00d_5a5a_a5a5
 
   /// Env N: takes a frame, writes the pattern, grants it read-only to env
-  /// N+1, passes the capability in an event, and revokes it once told.
+  /// N+1, passes the capability in an event, revokes it once told, and
+  /// then tells the grantee it may exit.
   static func granter() -> Never {
     let me = Exo.envSelf()
     let grantee = EnvID(me.raw + 1)
@@ -35,6 +36,7 @@ extension BadMem {
     check("the grantee said it is done", sent && (try? Exo.eventWait(microseconds: 0)) == 1)
     expectSuccess("frame_revoke of the grant", call(.frameRevoke, frame.raw, UInt64(grantee.raw)))
     expectSuccess("frame_free of the granted frame", call(.frameFree, frame.raw))
+    _ = try? Exo.eventSignal(grantee, bits: 1)  // the grantee may exit now
     finishGrants("granter")
   }
 
@@ -62,6 +64,10 @@ extension BadMem {
     expectSuccess("unmap of its own page", call(.unmap, scratch, 1))
     expectSuccess("frame_free of its own frame", call(.frameFree, own.raw))
     check("the granter was told", (try? Exo.eventSignal(granter, bits: 1)) != nil)
+    // Alive (waiting) until the granter has revoked: a grantee that exited
+    // first would make the revoke a race with its exit (no_such_env). The
+    // time limit keeps a granter that never signals from hanging the boot.
+    _ = try? Exo.eventWait(microseconds: 2_000_000)
     finishGrants("grantee")
   }
 

@@ -22,10 +22,12 @@ struct VMBench {
 
   @exclusivity(unchecked) nonisolated(unsafe) static var unprotected: UInt64 = 0
   @exclusivity(unchecked) nonisolated(unsafe) static var faultFrames: [FrameCapability] = []
-  /// Frames the libOS took ahead of the faults (`fault_map`), and the next to
-  /// use (nil until that benchmark runs: a constant needs no lazy set-up).
-  @exclusivity(unchecked) nonisolated(unsafe) static var pool: UnsafeMutableBufferPointer<FrameCapability>? = nil
-  @exclusivity(unchecked) nonisolated(unsafe) static var poolNext = 0
+  /// The frames the libOS took ahead of the faults (`fault_map`), as raw
+  /// capabilities: the address of the next to use and the pool's end (plain
+  /// words, 0 until that benchmark runs: a constant needs no lazy set-up,
+  /// and the handler reads them with no optional to unwrap).
+  @exclusivity(unchecked) nonisolated(unsafe) static var poolNext: UInt64 = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var poolEnd: UInt64 = 0
   @exclusivity(unchecked) nonisolated(unsafe) static var handlerError: ExoError? = nil
   nonisolated(unsafe) static var random: UInt64 = 0x9e37_79b9_7f4a_7c15
 
@@ -110,24 +112,14 @@ struct VMBench {
     }
   }
 
-  /// `fault_map`: the next frame from the pool; the tables exist, so one
-  /// `map` does it (a missing table would be supplied, and counted in).
-  static let mapFromPool: Exceptions.DirectHandler = { page in
-    let state = ExceptionState(page: page.unsafelyUnwrapped)
-    guard state.vector == pageFault, let pool, poolNext < pool.count else { return false }
-    let frame = pool[poolNext]
-    poolNext &+= 1
-    return Exo.mapOutcome(state.faultAddress & ~(UserSpace.pageSize - 1), frame, .write) == .mapped || mapSupplyingTables()
-  }
-
-  /// The pool's last frame at the fault's page, its tables supplied first.
+  /// `fault_map`'s handler, when `map` did not map (a missing table, which
+  /// is supplied and counted in): the frame just taken, at the fault's page.
   @inline(never)
   static func mapSupplyingTables() -> Bool {
-    let state = ExceptionState(page: UnsafeMutableRawPointer(bitPattern: UInt(Exceptions.sharedPage)).unsafelyUnwrapped)
-    guard let fault = state.pageFault, let pool else { return false }
-    return resolved { () throws(ExoError) in
-      try ExoPageKernel().mapSupplyingTables(fault.page, pool[poolNext - 1], .write)
-    }
+    let page = UnsafeMutableRawPointer(bitPattern: UInt(Exceptions.sharedPage)).unsafelyUnwrapped
+    guard let fault = ExceptionState(page: page).pageFault else { return false }
+    let frame = FrameCapability(raw: UnsafePointer<UInt64>(bitPattern: UInt(poolNext &- 8)).unsafelyUnwrapped.pointee)
+    return resolved { () throws(ExoError) in try ExoPageKernel().mapSupplyingTables(fault.page, frame, .write) }
   }
 
   /// Runs a handler's kernel calls; a failure is kept for `run` to report.
@@ -300,18 +292,19 @@ struct VMBench {
     var s = Samples(capacity: runs)
     let batch = 50
     try prime(faultArea)
-    let frames = UnsafeMutableBufferPointer<FrameCapability>.allocate(capacity: batch)
+    let frames = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: batch)
     defer { frames.deallocate() }
+    let start = UInt64(UInt(bitPattern: frames.baseAddress))
     for round in 0..<(runs / batch) {
-      for i in 0..<batch { frames.initializeElement(at: i, to: try Exo.frameAlloc()) }
-      pool = frames
-      poolNext = 0
-      try Exceptions.install(vector: pageFault, mapFromPool)
+      for i in 0..<batch { frames[i] = try Exo.frameAlloc().raw }
+      poolNext = start
+      poolEnd = start + UInt64(batch * MemoryLayout<UInt64>.stride)
+      try Exceptions.install(vector: pageFault, vmbenchMapFromPool)
       touchFaultArea(pages: batch, round: round, into: &s)
       Exceptions.removeDirect(vector: pageFault)
-      pool = nil
+      poolEnd = poolNext  // empty: a stray fault is not resolved from it
       try Exo.unmap(faultArea, pages: UInt64(batch))
-      for frame in frames { try Exo.frameFree(frame) }
+      for frame in frames { try Exo.frameFree(FrameCapability(raw: frame)) }
     }
     return s.summary()
   }
@@ -366,4 +359,19 @@ struct VMBench {
     random ^= random << 17
     return random
   }
+}
+
+/// `fault_map`'s handler: the next frame from the pool, mapped at the fault's
+/// page by one `map` (the tables exist). A C function that exception.S calls
+/// straight (the symbol is the body: no thunk, no closure context), reading
+/// the pool as plain words; it is installed for #PF alone, so the vector is
+/// not tested again. Anything but `map`'s success goes out of line.
+@c(vmbench_map_from_pool)
+func vmbenchMapFromPool(_ page: UnsafeMutableRawPointer?) -> Bool {
+  let address = page.unsafelyUnwrapped.load(fromByteOffset: ExceptionSlot.faultAddress, as: UInt64.self) & ~(UserSpace.pageSize - 1)
+  let next = VMBench.poolNext
+  guard next < VMBench.poolEnd else { return false }
+  VMBench.poolNext = next &+ 8
+  let frame = FrameCapability(raw: UnsafePointer<UInt64>(bitPattern: UInt(next)).unsafelyUnwrapped.pointee)
+  return Exo.mapOutcome(address, frame, .write) == .mapped || VMBench.mapSupplyingTables()
 }

@@ -10,9 +10,8 @@
 
 #define GPR(i) (EXO_SLOT_GPRS + 8 * (i))
 /* The resume frame on the interrupted stack, just below its red zone: RAX,
- * RFLAGS, RIP (lowest first). `popq %rax; popfq; retq $128` leaves RSP
- * where it was. */
-#define FRAME_SIZE (24 + EXO_RED_ZONE)
+ * RFLAGS, RIP (lowest first), pushed there from the slot.
+ * `popq %rax; popfq; retq $128` leaves RSP where it was. */
 
 .text
 .globl exo_exception_entry
@@ -49,13 +48,10 @@ exo_exception_entry:
 exception_resume:
   fxrstor64 EXO_SLOT_FPU(%rax)
   movq EXO_SLOT_RSP(%rax), %rsp
-  subq $FRAME_SIZE, %rsp
-  movq GPR(0)(%rax), %rcx
-  movq %rcx, (%rsp)
-  movq EXO_SLOT_RFLAGS(%rax), %rcx
-  movq %rcx, 8(%rsp)
-  movq EXO_SLOT_RIP(%rax), %rcx
-  movq %rcx, 16(%rsp)
+  subq $EXO_RED_ZONE, %rsp
+  pushq EXO_SLOT_RIP(%rax)           /* each push copies one slot word: the frame, highest first */
+  pushq EXO_SLOT_RFLAGS(%rax)
+  pushq GPR(0)(%rax)
   movq GPR(2)(%rax), %rcx
   movq GPR(3)(%rax), %rdx
   movq GPR(4)(%rax), %rsi

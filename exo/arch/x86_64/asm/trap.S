@@ -122,11 +122,11 @@ vector_stubs:
  * here and by SYSRET), set the disabled word, and SYSRET to the handler
  * with RAX = the vector and RDI = the page: every other register is still
  * the env's own, and the handler's entry saves what it needs. The slot is
- * filled by pushes: RSP points into the shared page (through the direct
- * map) and each `pushq off(%rcx)` copies one word of the CPU's frame in one
- * instruction. IF is clear (an interrupt gate) and NMI, #DF and #MC have
- * their own stacks (IST), so nothing else pushes there, nor on the user
- * stack that RSP holds just before SYSRET; the page is pinned while it is
+ * filled by pops: each `popq off(%rax)` moves one word of the CPU's frame
+ * (on the kernel side, RSP at it) into the shared page (through the direct
+ * map) in one instruction. IF is clear (an interrupt gate) and NMI, #DF and #MC have
+ * their own stacks (IST), so nothing else pushes on the frame being popped,
+ * nor on the user stack that RSP holds just before SYSRET; the page is pinned while it is
  * registered, and the entry was checked canonical and in the user half
  * when it was (SYSRET to a non-canonical RIP faults in ring 0 on Intel).
  * Any other case takes the full path, with the registers pushed in the
@@ -145,18 +145,17 @@ exception_common:
   movq %rcx, 72(%rax)             /* RCX, general register 2 */
   movq %rdi, 96(%rax)             /* RDI, 5 */
   movq %r11, 136(%rax)            /* R11, 10 */
-  movq %rsp, %rcx                 /* the CPU's frame */
-  leaq 64(%rax), %rsp             /* just above the slot's RAX: the pushes fill it downward */
-  pushq (%rcx)                    /* RAX, general register 0 (56) */
-  pushq 48(%rcx)                  /* rsp (48) */
-  pushq 40(%rcx)                  /* rflags (40) */
-  pushq 24(%rcx)                  /* rip (32) */
-  movq %cr2, %rdi
-  pushq %rdi                      /* faultAddress (24) */
-  pushq 16(%rcx)                  /* error (16) */
-  pushq 8(%rcx)                   /* ExceptionSlot.vector (8) */
-  pushq $1                        /* upcalls disabled (0) */
-  movq 8(%rcx), %rax              /* the vector, for the entry */
+  popq 56(%rax)                   /* RAX, general register 0 */
+  popq 8(%rax)                    /* ExceptionSlot.vector */
+  popq 16(%rax)                   /* error */
+  popq 32(%rax)                   /* rip */
+  popq %rcx                       /* CS, not kept */
+  popq 40(%rax)                   /* rflags */
+  popq 48(%rax)                   /* rsp */
+  movq %cr2, %rcx
+  movq %rcx, 24(%rax)             /* faultAddress */
+  movq $1, (%rax)                 /* upcalls disabled */
+  movq 8(%rax), %rax              /* the vector, for the entry */
   movq upcall_entry(%rip), %rcx   /* SYSRET's RIP */
   movl $0x202, %r11d              /* SYSRET's RFLAGS: IF only, DF clear, no IOPL */
   movq upcall_stack(%rip), %rsp
@@ -293,14 +292,17 @@ full_call:
 /* What map_fast and protect_fast check of RDI (the address) and RDX (the
  * rights): a page-aligned user address at or above UserSpace.lowest and
  * outside the page-table view (R9 = its PML4 index), and rights bits
- * PageRights defines. Clobbers RAX, R8; jumps to \slow on any failure. */
+ * PageRights defines. Clobbers RAX; jumps to \slow on any failure. */
 .macro USER_PAGE_AND_RIGHTS slow
-  testl $0xfff, %edi
-  jnz \slow                        /* not page-aligned */
+  /* Rotated right by 12, RDI less the lowest address is its page number
+   * from there when it is page-aligned, and at least 2^52 (an offset bit
+   * lands in bits 52-63) when it is not; below the lowest it wraps to as
+   * much. So one unsigned compare with the user half's page count checks
+   * alignment and both bounds. */
   leaq -USER_LOWEST(%rdi), %rax
-  movabsq $(USER_TOP - USER_LOWEST), %r8
-  cmpq %r8, %rax
-  jae \slow                        /* below UserSpace.lowest or past the user half */
+  rorq $12, %rax
+  cmpq user_page_count(%rip), %rax
+  jae \slow                        /* unaligned, below UserSpace.lowest or past the user half */
   movq %rdi, %r9
   shrq $39, %r9                    /* the PML4 index: below 256 in the user half */
   cmpl $VIEW_SLOT, %r9d
@@ -311,8 +313,9 @@ full_call:
 
 /* The walk from the running env's PML4 (CR3: the calling env's own tables,
  * by construction) to the level-1 entry for RDI, each table through the
- * direct map: R10 = the entry's kernel address, RAX = the direct map's
- * base; R9 holds the PML4 index. An entry's address bits OR the direct
+ * direct map: the entry is at (R10, R9, 8) (the level-1 table's kernel
+ * address and RDI's index in it), RAX = the direct map's base; R9 holds
+ * the PML4 index on entry. An entry's address bits OR the direct
  * map's base, then AND off the flags, is the next table's kernel address
  * (frames sit below 1 GiB, so bits 47-63 are the base's). A missing table
  * jumps to \slow. */
@@ -331,7 +334,6 @@ full_call:
   shrq $\shift, %r9
   andl $511, %r9d
   .endr
-  leaq (%r10, %r9, 8), %r10        /* the leaf */
 .endm
 
 /* The end of map_fast and protect_fast: success, value 0, and no kernel
@@ -370,19 +372,18 @@ map_fast:
   movzwl frame_owners(, %r8, 2), %eax
   cmpq syscall_env_id(%rip), %rax
   jne map_slow                     /* not the caller's own (a grant: the general path) */
-  movl frame_uses(, %r8, 4), %eax
-  testl %eax, %eax
-  js map_slow                      /* a page-table frame */
-  cmpw $0xffff, %ax
+  testb $0x80, frame_uses + 3(, %r8, 4)
+  jnz map_slow                     /* a page-table frame (the use word's bit 31) */
+  cmpw $0xffff, frame_uses(, %r8, 4)
   je map_slow                      /* mapped as often as the count holds */
   WALK_TO_LEAF map_slow            /* need_table: the general path names the level */
-  testb $1, (%r10)
+  testb $1, (%r10, %r9, 8)
   jnz map_slow                     /* already_mapped */
   /* Every check passed: act. The leaf was not present, so no TLB holds it. */
   incl frame_uses(, %r8, 4)        /* FrameBindings.noteMapped */
   shlq $12, %r8
   orq leaf_bits(, %rdx, 8), %r8
-  movq %r8, (%r10)
+  movq %r8, (%r10, %r9, 8)
   FAST_SUCCESS
 map_slow:
   movl $MAP_CALL, %eax
@@ -400,7 +401,7 @@ protect_fast:
   jne protect_slow                 /* 0 or many pages */
   USER_PAGE_AND_RIGHTS protect_slow
   WALK_TO_LEAF protect_slow
-  movq (%r10), %r8
+  movq (%r10, %r9, 8), %r8
   testb $1, %r8b
   jz protect_slow                  /* not_mapped */
   shlq $12, %r8
@@ -412,7 +413,7 @@ protect_fast:
   jne protect_slow                 /* not the caller's own: a grant bounds the rights */
   shlq $12, %r8
   orq leaf_bits(, %rdx, 8), %r8
-  movq %r8, (%r10)
+  movq %r8, (%r10, %r9, 8)
   invlpg (%rdi)
   FAST_SUCCESS
 protect_slow:
@@ -753,6 +754,8 @@ fast_entries:
   .endif
   .set number, number + 1
 .endr
+user_page_count:                  /* USER_PAGE_AND_RIGHTS' bound: pages from UserSpace.lowest to .top */
+  .quad (USER_TOP - USER_LOWEST) >> 12
 leaf_bits:                        /* map_fast's leaf entry bits, by PageRights */
   .quad LEAF_READ, LEAF_WRITE, LEAF_EXECUTE, LEAF_WRITE_EXECUTE
 upcall_none:
