@@ -129,7 +129,12 @@ public enum VMBenchReport {
       the same with the frame taken from a pool the libOS filled outside the timed region, so the handler \
       makes one `map`: the round trip as the 1995 paper counts it (fault, handler, map, resume). `map`: one \
       `map` call from the app. Each benchmark's handler is installed for its one vector \
-      (`Exceptions.install(vector:)`), which the libOS's exception entry calls straight.
+      (`Exceptions.install(vector:)`), which the libOS's exception entry calls straight. `fault_map`'s \
+      handler is written for the path: a `@c` function whose symbol is its body (no thunk between the entry \
+      and it, the `map` SYSCALL inline), reading the pool as two plain words (the next raw capability's \
+      address and the end) with no optional or exclusivity check, and not testing the vector again (it is \
+      installed for #PF alone); a `map` that fails (a missing table) goes out of line to the general \
+      `mapSupplyingTables`.
       """
     text += "\n\nLinux figures: "
     text += linux.map { "`\($0.metric)` = \($0.what)" }.joined(separator: "; ")
