@@ -219,24 +219,38 @@ trap_saved:
 .p2align 4
 .globl syscall_entry
 syscall_entry:
-  /* The fast path: env_self is answered from a word the kernel keeps
-   * current (syscall_env_id), touching only what the ABI gives up (RAX,
-   * RDX, RCX, R11) and no stack. SYSRET returns to RCX, which SYSCALL set
-   * to the instruction after it: that is non-canonical only for a SYSCALL
-   * in the user half's last two bytes, and SYSRET to a non-canonical RCX
-   * faults in ring 0 on Intel CPUs, so such a caller takes the full path,
-   * which returns by IRETQ. */
-  cmpq $ENV_SELF_CALL, %rax
-  jne 1f
-  movabsq $USER_TOP, %rdx
-  cmpq %rdx, %rcx
-  jae 1f
+  /* Every call goes where call_entries sends its number, in one jump:
+   * env_self to its answer below; the transfers to their own entries
+   * (pct_call_entry and the others), which check the rest themselves; map
+   * and protect to their paths in registers alone (map_fast, protect_fast);
+   * the other calls of the general fast path to fast_checked; and the rest,
+   * and any number past 63, to the full save. RCX came from SYSCALL in the
+   * user half, so it is at most USER_TOP + 1: bit 47 set is the only
+   * non-canonical case, and SYSRET to a non-canonical RCX faults in ring 0
+   * on Intel CPUs, so every fast path sends it to the full path, which
+   * returns by IRETQ. */
+  cmpq $63, %rax
+  ja full_call
+  jmp *call_entries(, %rax, 8)
+env_self_fast:
+  /* env_self is answered from a word the kernel keeps current
+   * (syscall_env_id), touching only what the ABI gives up (RAX, RDX, RCX,
+   * R11) and no stack. */
+  btq $47, %rcx
+  jc full_call
   movq syscall_env_id(%rip), %rdx
   xorl %eax, %eax
   andq $USER_FLAGS, %r11
   orq $0x200, %r11                 /* IF; never IOPL */
   sysretq
-1:
+map_checked:
+  btq $47, %rcx
+  jc full_call
+  jmp map_fast
+protect_checked:
+  btq $47, %rcx
+  jc full_call
+  jmp protect_fast
   /* The general fast path, for every call that returns to its caller with
    * nothing switched and no upcall (FAST_CALLS): no register frame at all.
    * The Swift handler preserves RBX, RBP and R12-R15 itself (System V), the
@@ -245,19 +259,10 @@ syscall_entry:
    * registers, so the slot keeps its last full save. IF is clear until
    * SYSRET: no interrupt can see the half-built state. A call that may
    * switch or upcall (exit, yield, pct_*, event_wait, quota_lower, the
-   * network's) takes the full save below. RCX came from SYSCALL in the user
-   * half, so it is at most USER_TOP + 1: bit 47 set is the only
-   * non-canonical case, which the full path returns from by IRETQ. */
-  cmpq $63, %rax
-  ja 2f
-  btq %rax, fast_calls(%rip)
-  jnc 2f
+   * network's) takes the full save below. */
+fast_checked:
   btq $47, %rcx
-  jc 2f
-  /* map and protect have their common case in registers alone (below):
-   * one jump through fast_entries after the checks every fast call makes,
-   * so that the calls that switch (pct_*) pay nothing for them. */
-  jmp *fast_entries(, %rax, 8)
+  jc full_call
 fast_call:                         /* the checks above passed; RAX = the call */
   movq %rsp, syscall_user_rsp(%rip)
   leaq kernel_stack_top(%rip), %rsp
@@ -280,13 +285,6 @@ call_return:                       /* RAX, RDX: the result; the kernel stack: RI
   orq $0x200, %r11                 /* IF; never IOPL */
   movq syscall_user_rsp(%rip), %rsp
   sysretq
-2:
-  cmpq $PCT_CALL, %rax
-  je pct_call_entry
-  cmpq $PCT_REPLY, %rax
-  je pct_reply_entry
-  cmpq $PCT_SEND, %rax
-  je pct_send_entry
 full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
@@ -737,19 +735,26 @@ memcmp:
 
 .section .rodata
 .p2align 3
-fast_calls:
-  .quad FAST_CALLS
-/* Where the general fast path goes, by call number (only FAST_CALLS' get
- * there): map_fast, protect_fast, or fast_call, which calls exo_fast_call. */
-fast_entries:
+/* Where syscall_entry goes, by call number (see there). */
+call_entries:
 .set number, 0
 .rept 64
-  .if number == MAP_CALL
-  .quad map_fast
+  .if number == ENV_SELF_CALL
+  .quad env_self_fast
+  .elseif number == PCT_CALL
+  .quad pct_call_entry
+  .elseif number == PCT_SEND
+  .quad pct_send_entry
+  .elseif number == PCT_REPLY
+  .quad pct_reply_entry
+  .elseif number == MAP_CALL
+  .quad map_checked
   .elseif number == PROTECT_CALL
-  .quad protect_fast
+  .quad protect_checked
+  .elseif (FAST_CALLS >> number) & 1
+  .quad fast_checked
   .else
-  .quad fast_call
+  .quad full_call
   .endif
   .set number, number + 1
 .endr
