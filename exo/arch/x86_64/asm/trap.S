@@ -451,6 +451,9 @@ protect_slow:
   movq T_MAIN_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne \slow                        /* a call from an activation: busy */
+  /* RAX is the slot every way on from here saves RBX into (the Swift path
+   * saves it there too), which frees RBX for the caller's id. */
+  movq %rbx, TF_RBX(%rax)
   cmpq $ENV_MAX, %rdi
   ja \slow                         /* past the table */
   movq env_records(,%rdi,8), %r9   /* the free record for an id with no env */
@@ -460,19 +463,21 @@ protect_slow:
   jne \slow
   cmpq $0, T_PCT_ENTRY(%r9)
   je \slow                         /* not listening */
-  movq T_ID(%r8), %rax
-  btq %rax, T_PCT_CALLERS(%r9)
-  jnc \slow                        /* not among its callers (ids are at most ENV_MAX) */
+  movq T_ID(%r8), %rbx
+  btq %rbx, T_PCT_CALLERS(%r9)
+  jnc 8f                           /* not among its callers (ids are at most ENV_MAX) */
   cmpq $0, T_SERVING(%r9)
-  jne \slow                        /* busy */
+  je 9f                            /* not busy */
+8:
+  movq TF_RBX(%rax), %rbx          /* the caller's own, for the Swift path */
+  jmp \slow
+9:
   /* The caller's context into its main slot: what the ABI keeps across a
    * call. The scratch registers keep the env's own values from its last
    * full save, as on the Swift path. */
-  movq T_MAIN_REGISTERS(%r8), %rax
   movq %rcx, TF_RIP(%rax)
   movq %r11, TF_RFLAGS(%rax)
   movq %rsp, TF_RSP(%rax)
-  movq %rbx, TF_RBX(%rax)
   movq %rbp, TF_RBP(%rax)
   movq %r12, TF_R12(%rax)
   movq %r13, TF_R13(%rax)
@@ -484,9 +489,11 @@ protect_slow:
   .else
   movq %rdi, T_WAITING_ON(%r8)
   .endif
-  movq T_ID(%r8), %rdi             /* the callee's first word: the caller */
-  movq %rdi, T_SERVING(%r9)
-  movq $\async, T_SERVING_ASYNC(%r9)
+  movq %rbx, %rdi                  /* the callee's first word: the caller */
+  .if \async
+  orq $SERVING_ASYNC, %rbx
+  .endif
+  movq %rbx, T_SERVING(%r9)
   movq T_ACTIVATION_REGISTERS(%r9), %rax
   movq %rax, T_REGISTERS(%r9)
   movq T_ACTIVATION_FPU(%r9), %rbx
@@ -546,10 +553,10 @@ pct_reply_entry:
   movq T_ACTIVATION_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne pct_reply_slow               /* not in an activation */
-  movq T_SERVING(%r8), %r9
-  movq env_records(,%r9,8), %r9    /* the caller's (serving is an env's id, or 0) */
-  cmpq $0, T_SERVING_ASYNC(%r8)
-  jne pct_reply_send
+  movzbl T_SERVING(%r8), %r9d      /* an env's id, or 0; SERVING_ASYNC is above it */
+  movq env_records(,%r9,8), %r9    /* the caller's */
+  testl $SERVING_ASYNC, T_SERVING(%r8)
+  jnz pct_reply_send
   movq T_ID(%r8), %rax
   cmpq %rax, T_WAITING_ON(%r9)
   jne pct_reply_slow
@@ -563,8 +570,7 @@ pct_reply_checked:
   btq $47, %rcx
   jc pct_reply_slow                /* SYSRET could not return there */
   /* The activation ends; a synchronous caller stops waiting (a sender waits on no one). */
-  movq $0, T_SERVING(%r8)
-  movq $0, T_SERVING_ASYNC(%r8)
+  movq $0, T_SERVING(%r8)          /* and SERVING_ASYNC */
   movq $0, T_WAITING_ON(%r9)
   movq T_MAIN_REGISTERS(%r8), %rdx
   movq %rdx, T_REGISTERS(%r8)
