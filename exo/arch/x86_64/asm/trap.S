@@ -197,7 +197,7 @@ trap_saved:
  * into the running env's register slot; RSP ends at the vector slot. */
 .macro SYSCALL_FRAME vector
   movq %rsp, syscall_user_rsp(%rip)
-  movq entry_frame_top(%rip), %rsp   /* the running env's register slot */
+  movq tss_area+TSS_RSP0(%rip), %rsp /* the running env's register slot */
   pushq $USER_DS
   pushq syscall_user_rsp(%rip)
   pushq %r11
@@ -520,13 +520,12 @@ protect_slow:
 .endm
 
 /* Makes \record's env the running one, its slot top \top the entry stack
- * (entry_frame_top, TSS.RSP0): its Env (= record) for Swift, its id for
+ * (TSS.RSP0, which SYSCALL_FRAME reads too): its Env (= record) for Swift, its id for
  * env_self and its exception upcall for exception_common (the record's
  * T_ID..T_SHARED_PAGE onto syscall_env_id..upcall_argument; general
  * registers only: the kernel uses no SSE register, ProjectDriftTests), its
  * address space. */
 .macro ENTER_RECORD record, top, scratch
-  movq \top, entry_frame_top(%rip)
   movq \top, tss_area+TSS_RSP0(%rip)
   movq \record, running_env(%rip)
   .irp offset, 0, 8, 16, 24, 32
@@ -772,9 +771,6 @@ upcall_none:
 .bss
 .p2align 3
 syscall_user_rsp:
-  .skip 8
-.globl entry_frame_top
-entry_frame_top:
   .skip 8
 .globl interrupt_tsc
 interrupt_tsc:
