@@ -502,7 +502,7 @@ protect_slow:
   fxsave64 (%rcx)
   movq %rbx, fpu_loaded(%rip)
   addq $TF_SIZE, %rax
-  ENTER_RECORD %r9, %rax, %rbx
+  ENTER_RECORD %r9, %rax, %rbx     /* RSI and RDI hold words: no MOVSQ (it would save none) */
   fxrstor64 fpu_clean(%rip)
   movq T_PCT_ENTRY(%r9), %rcx
   movq T_PCT_STACK(%r9), %rsp
@@ -525,13 +525,23 @@ protect_slow:
  * T_ID..T_SHARED_PAGE onto syscall_env_id..upcall_argument; general
  * registers only: the kernel uses no SSE register, ProjectDriftTests), its
  * address space. */
-.macro ENTER_RECORD record, top, scratch
+.macro ENTER_RECORD record, top, scratch, strings=0
   movq \top, tss_area+TSS_RSP0(%rip)
   movq \record, running_env(%rip)
+  .if \strings
+  /* Where RSI and RDI are free: one MOVSQ a word (DF is clear: SYSCALL's
+   * FMASK clears it and the kernel never sets it). */
+  leaq T_ID(\record), %rsi
+  leaq syscall_env_id(%rip), %rdi
+  .rept 5
+  movsq
+  .endr
+  .else
   .irp offset, 0, 8, 16, 24, 32
   movq T_ID+\offset(\record), \scratch
   movq \scratch, syscall_env_id+\offset(%rip)
   .endr
+  .endif
   movq T_CR3(\record), \scratch
   movq \scratch, %cr3
 .endm
@@ -575,12 +585,12 @@ pct_reply_checked:
   movq %rdx, T_REGISTERS(%r8)
   movq T_MAIN_FPU(%r8), %rdx
   movq %rdx, T_FPU(%r8)
-  leaq TF_SIZE(%rax), %rdx
-  ENTER_RECORD %r9, %rdx, %rsi
-  movq T_MAIN_FPU(%r9), %rdx
-  fxrstor64 (%rdx)                 /* the caller's own FP state, saved at its call */
-  movq %rdx, fpu_loaded(%rip)
   movq %rdi, %rdx                  /* the word (0 after a send) */
+  leaq TF_SIZE(%rax), %r8
+  ENTER_RECORD %r9, %r8, %r10, strings=1
+  movq T_MAIN_FPU(%r9), %r8
+  fxrstor64 (%r8)                  /* the caller's own FP state, saved at its call */
+  movq %r8, fpu_loaded(%rip)
   movq TF_RBX(%rax), %rbx
   movq TF_RBP(%rax), %rbp
   movq TF_R12(%rax), %r12
