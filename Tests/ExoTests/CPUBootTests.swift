@@ -9,7 +9,7 @@ import XCTest
 
 final class CPUBootTests: XCTestCase {
   private static let prepared: Result<BootBench, any Error> = Result {
-    try BootBench.prepare(apps: ["sleeper", "counter", "pct", "echo"])
+    try BootBench.prepare(apps: ["sleeper", "counter", "pct", "echo", "cpubench"])
   }
 
   private func prepared() throws -> BootBench { try BootBench.unwrap(Self.prepared) }
@@ -66,6 +66,26 @@ final class CPUBootTests: XCTestCase {
     XCTAssertTrue(result.lines.contains("[pct:2] served 1104 calls"), log)
     XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
     XCTAssertEqual(result.verdict.framesFreeAtEnd, result.verdict.framesFreeAtBoot, "frames leaked\n\(log)")
+  }
+
+  /// cpubench's PCT figures time the transfer with pct:server's minimal
+  /// handler: cpubench checks that the server switched to it (a call
+  /// answered w0 + 1) before timing, or leaves the metrics out; the server
+  /// exits at cpubench's signal, before the event latency's samples.
+  func testCPUBenchTimesTheTransferWithTheMinimalHandler() throws {
+    let result = try prepared().boot(["cpubench:icount-trace", "pct:server"])
+    let log = result.lines.joined(separator: "\n")
+    XCTAssertTrue(result.verdict.isGood, "\(result.verdict.reason)\n\(log)")
+    XCTAssertFalse(result.lines.contains { $0.contains("left out") }, log)
+    XCTAssertTrue(result.lines.contains("[pct:2] served 2 calls, then cpubench's timed ones"), log)
+    let json = try XCTUnwrap(BootBench.jsonLine(of: "cpubench", in: result.lines), "no JSON line\n\(log)")
+    let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+    let results = try XCTUnwrap(object["results"] as? [String: Any], json)
+    for metric in ["pct_round_trip", "pct_send_round_trip"] {
+      let figures = try XCTUnwrap(results[metric] as? [String: Any], "\(metric) missing\n\(json)")
+      XCTAssertNotNil(figures["median"] as? Int, "\(metric)\n\(json)")
+    }
+    XCTAssertEqual(result.verdict.envs.map(\.end), [.exited(status: 0), .exited(status: 0)], log)
   }
 
   /// What `exo boot` does with a terminal: its own stdin is relayed to the

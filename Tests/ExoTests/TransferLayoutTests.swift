@@ -90,4 +90,16 @@ final class TransferLayoutTests: XCTestCase {
     XCTAssertTrue(env.contains("case free = 0"), "a record never written reads as free")
     XCTAssertEqual(UInt64(EXO_PCT_REPLY), KernelCall.pctReply.rawValue)
   }
+
+  /// T_SERVING holds the caller's id in its low byte (trap.S's reply reads
+  /// it with movzbl) and SERVING_ASYNC above it: the flag must clear every
+  /// id, and every id fit below it.
+  func testServingAsyncFlagLiesAboveEveryEnvID() throws {
+    let header = try source("exo/arch/x86_64/asm/include/transfer.h")
+    let flag = try XCTUnwrap(defines(header, prefix: "SERVING_ASYNC")["SERVING_ASYNC"])
+    let maxEnvs = try XCTUnwrap(defines(header, prefix: "ENV_MAX")["ENV_MAX"])
+    XCTAssertLessThanOrEqual(maxEnvs, 0xff, "an id fits the byte the reply reads")
+    XCTAssertEqual(flag & 0xff, 0, "the flag clears the id's byte")
+    XCTAssertEqual(flag & (flag - 1), 0, "one bit")
+  }
 }

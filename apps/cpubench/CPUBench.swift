@@ -57,7 +57,12 @@ struct CPUBench {
           Exo.yield()
         }
       }
-      guard first == 6 else {
+      // pct:server's word for "serve the rest with the minimal handler"
+      // (w0 + 1): the figure is the transfer's, not pct:server's handler's.
+      let timeTransfers: UInt64 = 0xbe7c
+      guard first == 6, try Exo.pctCall(server, timeTransfers) == timeTransfers,
+        try Exo.pctCall(server, 41) == 42
+      else {
         print("cpubench: env \(server.raw) is not pct:server; pct_round_trip left out")
         return nil
       }
@@ -87,7 +92,8 @@ struct CPUBench {
         sends.add(t0, t1)
         i += 1
       }
-      _ = try Exo.pctCall(server, 0xdead)  // pct:server's word for "quit"
+      try Exo.eventSignal(server, bits: 1)  // the timed server's "exit"
+      Exo.yield()  // it exits in its turn, before the event latency's samples
       return (s.summary(), sends.summary())
     } catch {
       print("cpubench: no pct:server after this env (error \(error.name.description)); pct_round_trip left out")

@@ -107,14 +107,17 @@ extension Env {
 
   /// The caller this env's activation is serving, if any, and whether that
   /// caller sent the call asynchronously (`pct_send`: no one waits for the reply).
+  /// One word (transfer.h's SERVING_ASYNC above the id), so that the
+  /// assembly sets and clears both with one store.
   var serving: EnvID? {
-    get { Self.envID(transfer.serving) }
-    set { transfer.serving = UInt64(newValue?.raw ?? 0) }
+    get { Self.envID(transfer.serving & 0xff) }
+    set { transfer.serving = (transfer.serving & Self.servingAsyncFlag) | UInt64(newValue?.raw ?? 0) }
   }
   var servingAsync: Bool {
-    get { transfer.serving_async != 0 }
-    set { transfer.serving_async = newValue ? 1 : 0 }
+    get { transfer.serving & Self.servingAsyncFlag != 0 }
+    set { transfer.serving = (transfer.serving & ~Self.servingAsyncFlag) | (newValue ? Self.servingAsyncFlag : 0) }
   }
+  private static var servingAsyncFlag: UInt64 { UInt64(SERVING_ASYNC) }
   /// The callee this env's main context waits on in a synchronous call.
   var waitingOn: EnvID? {
     get { Self.envID(transfer.waiting_on) }

@@ -37,7 +37,7 @@ enum UserMode {
     UnsafeMutablePointer(bitPattern: UInt(x86_fpu_clean_address()))!
   }
 
-  /// Where SYSCALL (trap.S) and the CPU (TSS.RSP0) push the next entry's frame.
+  /// Where SYSCALL (trap.S) and the CPU push the next entry's frame: TSS.RSP0.
   private static var entryFrameTop: UInt64 {
     get { x86_entry_frame_top() }
     set { x86_set_entry_frame_top(newValue) }
@@ -104,10 +104,7 @@ enum UserMode {
     registers.pointee.rflags = (registers.pointee.rflags & userFlags) | interruptFlag
     // The next entry from ring 3 pushes its frame into this env's slot.
     let top = UInt64(UInt(bitPattern: registers + 1))
-    if entryFrameTop != top {
-      entryFrameTop = top
-      Machine.kernelPointer(x86_tss_address()).storeBytes(of: top, toByteOffset: 4, as: UInt64.self)
-    }
+    if entryFrameTop != top { entryFrameTop = top }
     space.activate()
     if loadedFPU != fpu {
       if let previous = loadedFPU { x86_fxsave(previous) }

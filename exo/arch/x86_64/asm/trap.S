@@ -196,7 +196,7 @@ trap_saved:
  * into the running env's register slot; RSP ends at the vector slot. */
 .macro SYSCALL_FRAME vector
   movq %rsp, syscall_user_rsp(%rip)
-  movq entry_frame_top(%rip), %rsp   /* the running env's register slot */
+  movq tss_area+TSS_RSP0(%rip), %rsp /* the running env's register slot */
   pushq $USER_DS
   pushq syscall_user_rsp(%rip)
   pushq %r11
@@ -218,24 +218,38 @@ trap_saved:
 .p2align 4
 .globl syscall_entry
 syscall_entry:
-  /* The fast path: env_self is answered from a word the kernel keeps
-   * current (syscall_env_id), touching only what the ABI gives up (RAX,
-   * RDX, RCX, R11) and no stack. SYSRET returns to RCX, which SYSCALL set
-   * to the instruction after it: that is non-canonical only for a SYSCALL
-   * in the user half's last two bytes, and SYSRET to a non-canonical RCX
-   * faults in ring 0 on Intel CPUs, so such a caller takes the full path,
-   * which returns by IRETQ. */
-  cmpq $ENV_SELF_CALL, %rax
-  jne 1f
-  movabsq $USER_TOP, %rdx
-  cmpq %rdx, %rcx
-  jae 1f
+  /* Every call goes where call_entries sends its number, in one jump:
+   * env_self to its answer below; the transfers to their own entries
+   * (pct_call_entry and the others), which check the rest themselves; map
+   * and protect to their paths in registers alone (map_fast, protect_fast);
+   * the other calls of the general fast path to fast_checked; and the rest,
+   * and any number past 63, to the full save. RCX came from SYSCALL in the
+   * user half, so it is at most USER_TOP + 1: bit 47 set is the only
+   * non-canonical case, and SYSRET to a non-canonical RCX faults in ring 0
+   * on Intel CPUs, so every fast path sends it to the full path, which
+   * returns by IRETQ. */
+  cmpq $63, %rax
+  ja full_call
+  jmp *call_entries(, %rax, 8)
+env_self_fast:
+  /* env_self is answered from a word the kernel keeps current
+   * (syscall_env_id), touching only what the ABI gives up (RAX, RDX, RCX,
+   * R11) and no stack. */
+  btq $47, %rcx
+  jc full_call
   movq syscall_env_id(%rip), %rdx
   xorl %eax, %eax
   andq $USER_FLAGS, %r11
   orq $0x200, %r11                 /* IF; never IOPL */
   sysretq
-1:
+map_checked:
+  btq $47, %rcx
+  jc full_call
+  jmp map_fast
+protect_checked:
+  btq $47, %rcx
+  jc full_call
+  jmp protect_fast
   /* The general fast path, for every call that returns to its caller with
    * nothing switched and no upcall (FAST_CALLS): no register frame at all.
    * The Swift handler preserves RBX, RBP and R12-R15 itself (System V), the
@@ -244,19 +258,10 @@ syscall_entry:
    * registers, so the slot keeps its last full save. IF is clear until
    * SYSRET: no interrupt can see the half-built state. A call that may
    * switch or upcall (exit, yield, pct_*, event_wait, quota_lower, the
-   * network's) takes the full save below. RCX came from SYSCALL in the user
-   * half, so it is at most USER_TOP + 1: bit 47 set is the only
-   * non-canonical case, which the full path returns from by IRETQ. */
-  cmpq $63, %rax
-  ja 2f
-  btq %rax, fast_calls(%rip)
-  jnc 2f
+   * network's) takes the full save below. */
+fast_checked:
   btq $47, %rcx
-  jc 2f
-  /* map and protect have their common case in registers alone (below):
-   * one jump through fast_entries after the checks every fast call makes,
-   * so that the calls that switch (pct_*) pay nothing for them. */
-  jmp *fast_entries(, %rax, 8)
+  jc full_call
 fast_call:                         /* the checks above passed; RAX = the call */
   movq %rsp, syscall_user_rsp(%rip)
   leaq kernel_stack_top(%rip), %rsp
@@ -279,13 +284,6 @@ call_return:                       /* RAX, RDX: the result; the kernel stack: RI
   orq $0x200, %r11                 /* IF; never IOPL */
   movq syscall_user_rsp(%rip), %rsp
   sysretq
-2:
-  cmpq $PCT_CALL, %rax
-  je pct_call_entry
-  cmpq $PCT_REPLY, %rax
-  je pct_reply_entry
-  cmpq $PCT_SEND, %rax
-  je pct_send_entry
 full_call:
   SYSCALL_ENTRY SYSCALL_VECTOR, exo_syscall
 
@@ -454,6 +452,9 @@ protect_slow:
   movq T_MAIN_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne \slow                        /* a call from an activation: busy */
+  /* RAX is the slot every way on from here saves RBX into (the Swift path
+   * saves it there too), which frees RBX for the caller's id. */
+  movq %rbx, TF_RBX(%rax)
   cmpq $ENV_MAX, %rdi
   ja \slow                         /* past the table */
   movq env_records(,%rdi,8), %r9   /* the free record for an id with no env */
@@ -463,19 +464,21 @@ protect_slow:
   jne \slow
   cmpq $0, T_PCT_ENTRY(%r9)
   je \slow                         /* not listening */
-  movq T_ID(%r8), %rax
-  btq %rax, T_PCT_CALLERS(%r9)
-  jnc \slow                        /* not among its callers (ids are at most ENV_MAX) */
+  movq T_ID(%r8), %rbx
+  btq %rbx, T_PCT_CALLERS(%r9)
+  jnc 8f                           /* not among its callers (ids are at most ENV_MAX) */
   cmpq $0, T_SERVING(%r9)
-  jne \slow                        /* busy */
+  je 9f                            /* not busy */
+8:
+  movq TF_RBX(%rax), %rbx          /* the caller's own, for the Swift path */
+  jmp \slow
+9:
   /* The caller's context into its main slot: what the ABI keeps across a
    * call. The scratch registers keep the env's own values from its last
    * full save, as on the Swift path. */
-  movq T_MAIN_REGISTERS(%r8), %rax
   movq %rcx, TF_RIP(%rax)
   movq %r11, TF_RFLAGS(%rax)
   movq %rsp, TF_RSP(%rax)
-  movq %rbx, TF_RBX(%rax)
   movq %rbp, TF_RBP(%rax)
   movq %r12, TF_R12(%rax)
   movq %r13, TF_R13(%rax)
@@ -487,9 +490,11 @@ protect_slow:
   .else
   movq %rdi, T_WAITING_ON(%r8)
   .endif
-  movq T_ID(%r8), %rdi             /* the callee's first word: the caller */
-  movq %rdi, T_SERVING(%r9)
-  movq $\async, T_SERVING_ASYNC(%r9)
+  movq %rbx, %rdi                  /* the callee's first word: the caller */
+  .if \async
+  orq $SERVING_ASYNC, %rbx
+  .endif
+  movq %rbx, T_SERVING(%r9)
   movq T_ACTIVATION_REGISTERS(%r9), %rax
   movq %rax, T_REGISTERS(%r9)
   movq T_ACTIVATION_FPU(%r9), %rbx
@@ -498,7 +503,7 @@ protect_slow:
   fxsave64 (%rcx)
   movq %rbx, fpu_loaded(%rip)
   addq $TF_SIZE, %rax
-  ENTER_RECORD %r9, %rax, %rbx
+  ENTER_RECORD %r9, %rax, %rbx     /* RSI and RDI hold words: no MOVSQ (it would save none) */
   fxrstor64 fpu_clean(%rip)
   movq T_PCT_ENTRY(%r9), %rcx
   movq T_PCT_STACK(%r9), %rsp
@@ -516,19 +521,28 @@ protect_slow:
 .endm
 
 /* Makes \record's env the running one, its slot top \top the entry stack
- * (entry_frame_top, TSS.RSP0): its Env (= record) for Swift, its id for
+ * (TSS.RSP0, which SYSCALL_FRAME reads too): its Env (= record) for Swift, its id for
  * env_self and its exception upcall for exception_common (the record's
  * T_ID..T_SHARED_PAGE onto syscall_env_id..upcall_argument; general
  * registers only: the kernel uses no SSE register, ProjectDriftTests), its
  * address space. */
-.macro ENTER_RECORD record, top, scratch
-  movq \top, entry_frame_top(%rip)
+.macro ENTER_RECORD record, top, scratch, strings=0
   movq \top, tss_area+TSS_RSP0(%rip)
   movq \record, running_env(%rip)
+  .if \strings
+  /* Where RSI and RDI are free: one MOVSQ a word (DF is clear: SYSCALL's
+   * FMASK clears it and the kernel never sets it). */
+  leaq T_ID(\record), %rsi
+  leaq syscall_env_id(%rip), %rdi
+  .rept 5
+  movsq
+  .endr
+  .else
   .irp offset, 0, 8, 16, 24, 32
   movq T_ID+\offset(\record), \scratch
   movq \scratch, syscall_env_id+\offset(%rip)
   .endr
+  .endif
   movq T_CR3(\record), \scratch
   movq \scratch, %cr3
 .endm
@@ -549,10 +563,10 @@ pct_reply_entry:
   movq T_ACTIVATION_REGISTERS(%r8), %rax
   cmpq %rax, T_REGISTERS(%r8)
   jne pct_reply_slow               /* not in an activation */
-  movq T_SERVING(%r8), %r9
-  movq env_records(,%r9,8), %r9    /* the caller's (serving is an env's id, or 0) */
-  cmpq $0, T_SERVING_ASYNC(%r8)
-  jne pct_reply_send
+  movzbl T_SERVING(%r8), %r9d      /* an env's id, or 0; SERVING_ASYNC is above it */
+  movq env_records(,%r9,8), %r9    /* the caller's */
+  testl $SERVING_ASYNC, T_SERVING(%r8)
+  jnz pct_reply_send
   movq T_ID(%r8), %rax
   cmpq %rax, T_WAITING_ON(%r9)
   jne pct_reply_slow
@@ -566,19 +580,18 @@ pct_reply_checked:
   btq $47, %rcx
   jc pct_reply_slow                /* SYSRET could not return there */
   /* The activation ends; a synchronous caller stops waiting (a sender waits on no one). */
-  movq $0, T_SERVING(%r8)
-  movq $0, T_SERVING_ASYNC(%r8)
+  movq $0, T_SERVING(%r8)          /* and SERVING_ASYNC */
   movq $0, T_WAITING_ON(%r9)
   movq T_MAIN_REGISTERS(%r8), %rdx
   movq %rdx, T_REGISTERS(%r8)
   movq T_MAIN_FPU(%r8), %rdx
   movq %rdx, T_FPU(%r8)
-  leaq TF_SIZE(%rax), %rdx
-  ENTER_RECORD %r9, %rdx, %rsi
-  movq T_MAIN_FPU(%r9), %rdx
-  fxrstor64 (%rdx)                 /* the caller's own FP state, saved at its call */
-  movq %rdx, fpu_loaded(%rip)
   movq %rdi, %rdx                  /* the word (0 after a send) */
+  leaq TF_SIZE(%rax), %r8
+  ENTER_RECORD %r9, %r8, %r10, strings=1
+  movq T_MAIN_FPU(%r9), %r8
+  fxrstor64 (%r8)                  /* the caller's own FP state, saved at its call */
+  movq %r8, fpu_loaded(%rip)
   movq TF_RBX(%rax), %rbx
   movq TF_RBP(%rax), %rbp
   movq TF_R12(%rax), %r12
@@ -738,19 +751,26 @@ memcmp:
 
 .section .rodata
 .p2align 3
-fast_calls:
-  .quad FAST_CALLS
-/* Where the general fast path goes, by call number (only FAST_CALLS' get
- * there): map_fast, protect_fast, or fast_call, which calls exo_fast_call. */
-fast_entries:
+/* Where syscall_entry goes, by call number (see there). */
+call_entries:
 .set number, 0
 .rept 64
-  .if number == MAP_CALL
-  .quad map_fast
+  .if number == ENV_SELF_CALL
+  .quad env_self_fast
+  .elseif number == PCT_CALL
+  .quad pct_call_entry
+  .elseif number == PCT_SEND
+  .quad pct_send_entry
+  .elseif number == PCT_REPLY
+  .quad pct_reply_entry
+  .elseif number == MAP_CALL
+  .quad map_checked
   .elseif number == PROTECT_CALL
-  .quad protect_fast
+  .quad protect_checked
+  .elseif (FAST_CALLS >> number) & 1
+  .quad fast_checked
   .else
-  .quad fast_call
+  .quad full_call
   .endif
   .set number, number + 1
 .endr
@@ -764,9 +784,6 @@ upcall_none:
 .bss
 .p2align 3
 syscall_user_rsp:
-  .skip 8
-.globl entry_frame_top
-entry_frame_top:
   .skip 8
 .globl interrupt_tsc
 interrupt_tsc:

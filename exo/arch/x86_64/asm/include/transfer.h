@@ -32,11 +32,14 @@
 #define T_PCT_ENTRY 104               /* pct_listen: 0 when not listening */
 #define T_PCT_STACK 112
 #define T_PCT_CALLERS 120             /* a bit per env id */
-#define T_SERVING 128                 /* the caller the activation serves, 0 none */
-#define T_SERVING_ASYNC 136           /* 1: that caller sent (pct_send) */
-#define T_WAITING_ON 144              /* the callee the main context waits on, 0 none */
-#define T_SHARED_KERNEL 152           /* the shared frame's kernel address */
-#define T_SIZE 160
+#define T_SERVING 128                 /* the caller the activation serves (0 none), with SERVING_ASYNC */
+#define T_WAITING_ON 136              /* the callee the main context waits on, 0 none */
+#define T_SHARED_KERNEL 144           /* the shared frame's kernel address */
+#define T_SIZE 152
+
+/* T_SERVING's flag for a caller that sent (pct_send): above every env id,
+ * so the low byte is the id, and one store sets or clears both. */
+#define SERVING_ASYNC 256
 
 /* struct trap_frame (x86.h) as the fast path reads and writes it. */
 #define TF_RBP 64
@@ -60,7 +63,7 @@ struct env_transfer {
   uint64_t id, upcall_shared, exception_entry, exception_stack, shared_page, state, cr3;
   uint64_t registers, fpu, main_registers, main_fpu, activation_registers, activation_fpu;
   uint64_t pct_entry, pct_stack, pct_callers;
-  uint64_t serving, serving_async, waiting_on;
+  uint64_t serving, waiting_on;
   uint64_t shared_kernel;
 };
 

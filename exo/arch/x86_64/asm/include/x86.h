@@ -75,8 +75,15 @@ X86_SYMBOL(x86_kernel_text_end, __kernel_text_end)
 X86_SYMBOL(x86_boot_arena_address, boot_arena)
 X86_SYMBOL(x86_frame_owners_address, frame_owners)
 X86_SYMBOL(x86_frame_free_stack_address, frame_free_stack)
-static inline uint64_t x86_entry_frame_top(void) { extern uint64_t entry_frame_top; return entry_frame_top; }
-static inline void x86_set_entry_frame_top(uint64_t v) { extern uint64_t entry_frame_top; entry_frame_top = v; }
+/* Where the next entry from ring 3 pushes its frame: TSS.RSP0 itself (at
+ * byte 4, unaligned), which SYSCALL's path reads too, so a switch stores it once. */
+static inline uint64_t x86_entry_frame_top(void) {
+  extern char tss_area[];
+  uint64_t v;
+  __builtin_memcpy(&v, tss_area + 4, 8);
+  return v;
+}
+static inline void x86_set_entry_frame_top(uint64_t v) { extern char tss_area[]; __builtin_memcpy(tss_area + 4, &v, 8); }
 static inline void x86_set_upcall(uint64_t shared, uint64_t entry, uint64_t stack, uint64_t argument) {
   extern uint64_t upcall_shared, upcall_entry, upcall_stack, upcall_argument, upcall_none;
   upcall_shared = shared ? shared : (uint64_t)&upcall_none; upcall_entry = entry; upcall_stack = stack; upcall_argument = argument;
