@@ -14,7 +14,6 @@ enum LoadRefusal: Error {
   case overQuota
   case outOfFrames
   case addressTaken
-  case notHeld
 
   var reason: StaticString {
     switch self {
@@ -25,7 +24,6 @@ enum LoadRefusal: Error {
     case .overQuota: return "image needs more frames than its quota"
     case .outOfFrames: return "no free frames left"
     case .addressTaken: return "another env is bound to the same MAC or IPv4 address"
-    case .notHeld: return "the env is not held"
     }
   }
 }
@@ -90,11 +88,11 @@ enum EnvLoader {
     return env
   }
 
-  /// `env_start`: builds a held env from its module, which the kernel has
-  /// kept reserved since boot and checked then. If the frames are not there
-  /// yet, everything taken goes back and the env stays held.
+  /// `env_start`: builds a held env (Quotas.start has checked it is one)
+  /// from its module, which the kernel has kept reserved since boot and
+  /// checked then. If the frames are not there yet, everything taken goes
+  /// back and the env stays held.
   static func start(_ env: UnsafeMutablePointer<Env>) throws(LoadRefusal) {
-    guard env.pointee.state == .held else { throw .notHeld }
     let checked = try CheckedModule(env.pointee.heldModule)
     do {
       try build(env, checked)

@@ -17,16 +17,13 @@ enum Quotas {
     let available = UInt64(framesFreeAtBoot)
     for i in 0..<envTable.count {
       let env = envTable.slots + i
-      guard env.pointee.claimsFrames else { continue }
+      // A held env being started weighs in the total; its own quota is set
+      // when it is loaded (`start`).
+      guard env.pointee.claimsFrames, env.pointee.state != .held else { continue }
       let claim = QuotaShares.Claim(
         manifest: env.pointee.manifestQuota, ceiling: env.pointee.quotaCeiling, floor: env.pointee.loadedFrames)
       let quota = QuotaShares.quota(of: claim, total: total, available: available)
       guard quota != env.pointee.frameQuota else { continue }
-      // A held env's quota takes effect when it is loaded (`start`).
-      guard env.pointee.state != .held else {
-        env.pointee.frameQuota = quota
-        continue
-      }
       KernelLine().text("env ").env(env.pointee).text(" quota ").decimal(env.pointee.frameQuota).text(" -> ")
         .decimal(quota).text(" frames (").decimal(total).text(" promised, ").decimal(available).text(" free at boot)")
         .end()
